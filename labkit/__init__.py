@@ -1,0 +1,1 @@
+"""labkit: the helpers behind the SRE verification workbook."""

@@ -1,0 +1,83 @@
+"""`labkit cost check`: the Lab 01 check as a CI gate (0 = none, 2 = findings, 1 = error)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..aws import AwsTarget, EmbeddedAWS
+from ..runtime import Run
+from .data import load_input
+from .detect import CostRules
+from .fetch import fetch_daily_costs
+from .lab import check, parse_today
+from .sample import responses, sample_costs, with_spike
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `cost check`."""
+    cost = sub.add_parser("cost", help="Lab 01: cost anomaly detection")
+    verbs = cost.add_subparsers(dest="verb", required=True)
+    p = verbs.add_parser("check", help="find cost spikes and level shifts per service")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--sample", action="store_true",
+                     help="seed the lab's sample bill (with its spike) into an embedded endpoint and read it back")
+    src.add_argument("--input", metavar="FILE", help="a saved GetCostAndUsage response or ResultsByTime list")
+    p.add_argument("--today", metavar="YYYY-MM-DD", help="pin 'today' (UTC); days from today on are never judged")
+    p.add_argument("--days", type=int, default=30, help="days of history to read (default 30)")
+    p.add_argument("--recent-days", type=int, metavar="N", help="only report findings in the last N days")
+    p.add_argument("--multiplier", type=float, default=2.0, help="spike rule: mean + K x stdev (default 2)")
+    p.add_argument("--baseline-days", type=int, default=7, help="spike rule baseline window (default 7)")
+    p.add_argument("--min-impact", type=float, default=0.0, metavar="USD", help="ignore findings under this impact")
+    p.add_argument("--no-level-shift", action="store_true", help="only the original spike rule")
+    p.add_argument("--endpoint-url", metavar="URL", help="an AWS-compatible endpoint (e.g. a moto server)")
+    p.add_argument("--region", default="us-east-1", help="AWS region for credentials (Cost Explorer is us-east-1)")
+    p.add_argument("--profile", help="AWS profile for real AWS")
+    p.add_argument("--json", action="store_true", help="print a machine-readable result")
+    p.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Load or fetch the bill, judge it, print, and return the exit code."""
+    today = parse_today(args.today)
+    rules = CostRules(baseline_days=args.baseline_days, multiplier=args.multiplier,
+                      min_impact=args.min_impact, recent_days=args.recent_days,
+                      level_shift=not args.no_level_shift)
+    requests = 0
+    source = ""
+    if args.input:
+        costs = load_input(args.input).until(today)
+        source = args.input
+    elif args.sample:
+        with Run("cost-cli") as run:
+            endpoint = EmbeddedAWS(run).start()
+            endpoint.seed_cost_and_usage(responses(with_spike(sample_costs(today, args.days))))
+            fetched = fetch_daily_costs(endpoint.target(args.region), today, args.days)
+        costs, requests, source = fetched.costs, fetched.requests, "sample bill via embedded endpoint"
+    else:
+        backend = "local" if args.endpoint_url else "aws"
+        target = AwsTarget(backend, args.endpoint_url, args.region, args.profile)
+        fetched = fetch_daily_costs(target, today, args.days)
+        costs, requests, source = fetched.costs, fetched.requests, target.describe()
+    found = check(costs, rules, today)
+    if args.json:
+        print(json.dumps({
+            "anomalies": [a.to_dict() for a in found.anomalies],
+            "today": today.isoformat(),
+            "days_judged": found.days_judged,
+            "services": found.services,
+            "requests": requests,
+            "request_cost_usd": round(requests * 0.01, 2),
+            "source": source,
+        }, indent=2))
+    else:
+        print(f"{source}: {found.services} services, {found.days_judged} days judged, "
+              f"{requests} Cost Explorer requests (${requests * 0.01:.2f})", file=sys.stderr)
+        if not found.anomalies:
+            print("no anomalies")
+        for a in found.anomalies:
+            est = " (estimated)" if a.estimated else ""
+            print(f"{a.kind:<11} {a.date} {a.service}: ${a.actual:.2f} vs baseline ${a.baseline_avg:.4f} "
+                  f"(threshold ${a.threshold:.4f}, +{a.pct_above:.1f} %, impact ${a.impact:.2f}){est}")
+    return 2 if found.anomalies else 0

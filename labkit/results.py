@@ -1,0 +1,76 @@
+"""Record named results into an executed notebook and read them back.
+
+``record(name, value)`` displays a small JSON payload under a labkit MIME type; the
+executed notebook keeps it as an output, and :func:`read_results` (or ``labkit
+results NB --json``) returns ``{name: value}``.  Tests assert on these values, never
+on printed text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+MIME = "application/vnd.labkit.result+json"
+_session: dict[str, Any] = {}
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy/pandas scalars and containers to JSON-safe Python values."""
+    if hasattr(value, "item") and callable(value.item) and not isinstance(value, (list, dict)):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def record(name: str, value: Any) -> Any:
+    """Record value under name in this notebook's outputs; returns the recorded value."""
+    plain = _plain(value)
+    try:
+        json.dumps(plain)
+    except TypeError:
+        raise InputError(f"result {name!r} is not JSON-serialisable: {type(value).__name__}") from None
+    _session[name] = plain
+    try:
+        from IPython.display import display
+
+        display({MIME: {"name": name, "value": plain}, "text/plain": f"{name} = {plain!r}"}, raw=True)
+    except ImportError:  # outside IPython: the session copy is all there is
+        pass
+    return plain
+
+
+def recorded() -> dict[str, Any]:
+    """What this interpreter has recorded so far."""
+    return dict(_session)
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """Every value recorded in an executed notebook, the last one winning per name."""
+    try:
+        nb = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"no such notebook: {path}") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path} is not a readable notebook: {err}") from None
+    found: dict[str, Any] = {}
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            payload = (out.get("data") or {}).get(MIME)
+            if isinstance(payload, dict) and "name" in payload:
+                found[payload["name"]] = payload.get("value")
+    return found

@@ -1,0 +1,98 @@
+"""`labkit run`: execute the notebooks headless with papermill into build/.
+
+Each notebook becomes build/<name>.ipynb (with its recorded results) and
+build/<name>.html; the notebooks save their figures under build/figures/.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .paths import NOTEBOOKS, build_dir
+
+
+@dataclass
+class Outcome:
+    """How one notebook run went."""
+
+    notebook: str
+    ok: bool
+    seconds: float
+    output: Path
+    html: Path | None
+    error: str = ""
+
+
+def all_notebooks() -> list[Path]:
+    """The lab notebooks in order (NN_verb-title.ipynb)."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(labs: list[str] | None) -> list[Path]:
+    """Notebooks matching lab numbers ('1', '01') or names; all when labs is empty."""
+    notebooks = all_notebooks()
+    if not labs:
+        return notebooks
+    chosen = []
+    for want in labs:
+        key = want.removesuffix(".ipynb")
+        key = f"{int(key):02d}" if key.isdigit() else key
+        matches = [nb for nb in notebooks if nb.stem == key or nb.stem.startswith(f"{key}_")]
+        if not matches:
+            names = ", ".join(nb.stem for nb in notebooks)
+            raise InputError(f"no notebook matches {want!r} (have: {names})")
+        chosen.extend(m for m in matches if m not in chosen)
+    return chosen
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names the notebook's parameters cell declares."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook)))
+
+
+def to_html(notebook: Path) -> Path:
+    """Render an executed notebook to HTML beside it."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    out = notebook.with_suffix(".html")
+    out.write_text(body)
+    return out
+
+
+def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], timeout: int) -> Outcome:
+    """Run one notebook with the parameters it declares; always write what was executed."""
+    import papermill
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / notebook.name
+    known = declared_parameters(notebook)
+    params = {k: v for k, v in parameters.items() if k in known}
+    start = time.monotonic()
+    error = ""
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=params, cwd=str(notebook.parent),
+            execution_timeout=timeout, progress_bar=False, log_output=False,
+        )
+    except Exception as err:  # papermill's errors carry the failing cell; keep one line
+        error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    seconds = time.monotonic() - start
+    html = to_html(output) if output.exists() else None
+    return Outcome(notebook.stem, not error, seconds, output, html, error)
+
+
+def run_notebooks(labs: list[str] | None = None, build: str | Path | None = None,
+                  parameters: dict[str, Any] | None = None, timeout: int = 600) -> list[Outcome]:
+    """Execute the selected notebooks headless; the exercises are applied unless told otherwise."""
+    out_dir = Path(build) if build else build_dir()
+    os.environ["LABKIT_BUILD_DIR"] = str(out_dir.resolve())  # the kernels save figures there
+    params = {"solve_exercise": True, **(parameters or {})}
+    return [execute(nb, out_dir, params, timeout) for nb in select(labs)]

@@ -1,0 +1,89 @@
+"""Notebooks headless with papermill: recorded results, and nothing left running on any path."""
+
+from __future__ import annotations
+
+import time
+
+import nbformat
+import papermill
+import pytest
+from conftest import leftovers
+
+from labkit.paths import NOTEBOOKS
+from labkit.results import read_results
+from labkit.runtime import port_is_listening
+
+LAB01 = NOTEBOOKS / "01_detect-cost-anomalies.ipynb"
+TIMEOUT = 300
+
+
+def execute(src, out, **params):
+    return papermill.execute_notebook(str(src), str(out), parameters=params, cwd=str(NOTEBOOKS),
+                                      execution_timeout=TIMEOUT, progress_bar=False)
+
+
+def test_lab01_headless_records_the_lesson(tmp_path, assert_port_free):
+    out = tmp_path / LAB01.name
+    execute(LAB01, out, solve_exercise=True, today="2026-03-15")
+    r = read_results(out)
+    assert r["baseline_anomalies"] == 0
+    assert r["budget_alert_fired"] is False
+    assert r["spike_count"] == 1
+    spike = r["spike"]
+    assert (spike["service"], spike["date"]) == ("Amazon Elastic Compute Cloud - Compute", "2026-03-14")
+    assert (spike["baseline_avg"], spike["threshold"], spike["pct_above"]) == (1.2143, 1.3942, 1423.5)
+    assert spike["estimated"] is True
+    assert r["requests_per_check"] == 3  # 30 days in pages of 10: the token loop ran
+    # the step: original rule at its start only; level-shift rule through yesterday
+    assert r["step_original_dates"][0] == r["step_start"] and len(r["step_original_dates"]) <= 2
+    assert r["step_level_shift_dates"][-1] == "2026-03-14" and len(r["step_level_shift_dates"]) >= 5
+    assert r["ranked_by_impact"][0][0] == "spike"
+    assert r["replay_strict"]["false_positives"] == 0
+    assert r["replay_loose"]["false_positives"] > r["replay_strict"]["false_positives"]
+    assert r["exercise_passed"] is True
+    assert_port_free(r["endpoint_port"])
+
+
+def test_lab01_unsolved_exercise_records_false(tmp_path):
+    out = tmp_path / LAB01.name
+    execute(LAB01, out, solve_exercise=False, today="2026-03-15")
+    assert read_results(out)["exercise_passed"] is False
+
+
+def test_lab01_failing_midway_still_releases_the_endpoint(tmp_path):
+    out = tmp_path / LAB01.name
+    with pytest.raises(papermill.PapermillExecutionError, match="min_impact"):
+        execute(LAB01, out, min_impact=-1.0)  # fails in the setup cell, after the endpoint started
+    port = read_results(out)["endpoint_port"]
+    assert port and not port_is_listening(port)
+
+
+PROCESS_NB = """
+import os, signal, sys
+from labkit.results import record
+from labkit.runtime import current_run, free_port, http_probe
+port = free_port()
+proc = current_run("nbtest").start_process("web", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+                                           ready=http_probe(f"http://127.0.0.1:{port}/"))
+record("port", port)
+record("pid", proc.pid)
+"""
+
+
+@pytest.mark.parametrize("ending", ["raise RuntimeError('a cell failed')",
+                                    "os.kill(os.getpid(), signal.SIGKILL)"])
+def test_when_a_notebook_fails_or_its_kernel_is_killed_then_its_processes_stop(tmp_path, ending):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(PROCESS_NB), nbformat.v4.new_code_cell(ending)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src, out = tmp_path / "proc.ipynb", tmp_path / "proc.out.ipynb"
+    nbformat.write(nb, src)
+    with pytest.raises(Exception):  # noqa: B017 - papermill raises its own or a dead-kernel error
+        execute(src, out)
+    r = read_results(out)
+    assert r["port"] and r["pid"]
+    # the watchdog needs its grace period after a kill; the autouse guard checks the records too
+    deadline = time.monotonic() + 15
+    while (leftovers() or port_is_listening(r["port"])) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not port_is_listening(r["port"])

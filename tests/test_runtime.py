@@ -1,0 +1,173 @@
+"""The process runtime: probes, run directories, stop on every path, `labkit clean`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import LABKIT
+
+from labkit.errors import ComponentError, ReadinessTimeout
+from labkit.runtime import (
+    Run,
+    clean,
+    free_port,
+    http_probe,
+    leftover_processes,
+    port_is_listening,
+    process_start_time,
+    wait_until,
+)
+
+HTTP_SERVER = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1"]
+
+
+def alive(pid: int) -> bool:
+    return process_start_time(pid) is not None and Path(f"/proc/{pid}").exists() and \
+        "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+
+
+def wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_when_a_server_starts_then_the_probe_waits_for_it_and_stop_releases_the_port(tmp_path):
+    port = free_port()
+    with Run("t", root=tmp_path) as run:
+        proc = run.start_process("web", [*HTTP_SERVER, str(port)], cwd=tmp_path,
+                                 ready=http_probe(f"http://127.0.0.1:{port}/"))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+            assert resp.status == 200
+        assert (run.logs / "web.out").exists()
+    assert not alive(proc.pid)
+    assert not port_is_listening(port)
+    assert json.loads((run.dir / "run.json").read_text())["stopped"] is True
+
+
+def test_when_never_ready_then_timeout_names_the_component_and_it_is_stopped(tmp_path):
+    with Run("t", root=tmp_path) as run:
+        with pytest.raises(ReadinessTimeout, match="sleeper"):
+            run.start_process("sleeper", ["sleep", "30"], ready=lambda: False, timeout=0.5)
+        assert {r["name"] for r in leftover_processes(run.dir)} <= {"watchdog"}
+
+
+def test_when_it_exits_before_ready_then_the_error_shows_its_last_output(tmp_path):
+    with Run("t", root=tmp_path) as run, pytest.raises(ComponentError, match="exited.*bad config"):
+        run.start_process("crash", [sys.executable, "-c", "print('bad config'); raise SystemExit(3)"],
+                          ready=lambda: False, timeout=10)
+
+
+def test_when_the_binary_does_not_exist_then_a_one_line_error(tmp_path):
+    with Run("t", root=tmp_path) as run, pytest.raises(ComponentError, match="cannot start nothing"):
+        run.start_process("nothing", ["/nonexistent/binary"])
+
+
+def test_when_waiting_then_the_probe_is_polled_not_slept():
+    calls = []
+    waited = wait_until(lambda: calls.append(1) or len(calls) > 3, timeout=5, what="x")
+    assert len(calls) == 4 and waited < 1.0
+
+
+def test_when_two_runs_start_then_directories_and_ports_differ(tmp_path):
+    with Run("a", root=tmp_path) as a, Run("a", root=tmp_path) as b:
+        assert a.dir != b.dir and a.dir.exists() and b.dir.exists()
+    assert len({free_port() for _ in range(5)}) > 1
+
+
+OWNER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from labkit.runtime import Run, http_probe
+    port = int(sys.argv[2])
+    run = Run("owner", root=Path(sys.argv[1]))
+    p = run.start_process("web", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+                          ready=http_probe(f"http://127.0.0.1:{port}/"))
+    print(p.pid, flush=True)
+    if sys.argv[3] == "hang":
+        time.sleep(120)
+    elif sys.argv[3] == "raise":
+        raise RuntimeError("a cell failed")
+""")
+
+
+@pytest.mark.parametrize("how", ["sigkill", "sigterm", "raise", "exit"])
+def test_when_the_owner_dies_then_its_processes_are_stopped(tmp_path, how):
+    port = free_port()
+    mode = "hang" if how.startswith("sig") else how
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path), str(port), mode],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    child = int(owner.stdout.readline())
+    assert alive(child) and port_is_listening(port)
+    if how == "sigkill":
+        owner.send_signal(signal.SIGKILL)
+    elif how == "sigterm":
+        owner.send_signal(signal.SIGTERM)
+    owner.wait(timeout=30)
+    assert wait_gone(child), f"{how}: child {child} outlived its owner"
+    assert not port_is_listening(port)
+    run_dir = next(tmp_path.glob("owner-*"))
+    deadline = time.monotonic() + 10
+    while leftover_processes(run_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert leftover_processes(run_dir) == []
+
+
+def fake_run(root: Path, records: list[dict], owner_pid: int = 999_999_999) -> Path:
+    run_dir = root / "fake-run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(json.dumps({"id": "fake", "owner": {"pid": owner_pid, "start_time": 1.0},
+                                                  "stopped": False}))
+    (run_dir / "processes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return run_dir
+
+
+def test_when_clean_finds_a_leftover_of_a_dead_run_then_it_is_stopped(tmp_path):
+    victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        rec = {"name": "sleep", "pid": victim.pid, "pgid": victim.pid, "start_time": process_start_time(victim.pid)}
+        fake_run(tmp_path, [rec])
+        report = clean(tmp_path)
+        victim.wait(timeout=10)
+        assert len(report.stopped) == 1 and report.removed_runs == ["fake-run"]
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def test_when_a_recorded_pid_was_recycled_then_clean_leaves_it_alone(tmp_path):
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        rec = {"name": "old", "pid": bystander.pid, "pgid": bystander.pid,
+               "start_time": process_start_time(bystander.pid) - 3600}
+        fake_run(tmp_path, [rec])
+        report = clean(tmp_path)
+        assert report.stopped == [] and bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_when_the_owner_is_alive_then_clean_keeps_the_run(tmp_path):
+    with Run("live", root=tmp_path) as run:
+        report = clean(tmp_path)
+        assert run.id in report.active_runs and run.dir.exists()
+
+
+def test_cli_clean_reports_what_it_did(tmp_path):
+    env = {**os.environ, "LABKIT_RUNS_DIR": str(tmp_path)}
+    fake_run(tmp_path, [])
+    proc = subprocess.run([*LABKIT, "clean"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0 and "1 run directories removed" in proc.stdout
