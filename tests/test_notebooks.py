@@ -87,3 +87,17 @@ def test_when_a_notebook_fails_or_its_kernel_is_killed_then_its_processes_stop(t
     while (leftovers() or port_is_listening(r["port"])) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not port_is_listening(r["port"])
+
+
+def test_every_parameter_of_every_notebook_is_visible_to_papermill():
+    """A parameter papermill cannot parse is silently not injectable (labkit run -p would drop it)."""
+    import ast
+
+    from labkit.runner import all_notebooks, declared_parameters
+
+    for nb_path in all_notebooks():
+        nb = nbformat.read(nb_path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+        assert declared_parameters(nb_path) == assigned, nb_path.name
