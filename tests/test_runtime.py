@@ -96,6 +96,7 @@ OWNER = textwrap.dedent("""
     p = run.start_process("web", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
                           ready=http_probe(f"http://127.0.0.1:{port}/"))
     print(p.pid, flush=True)
+    sys.stdin.readline()  # the test has seen the child alive
     if sys.argv[3] == "hang":
         time.sleep(120)
     elif sys.argv[3] == "raise":
@@ -108,9 +109,11 @@ def test_when_the_owner_dies_then_its_processes_are_stopped(tmp_path, how):
     port = free_port()
     mode = "hang" if how.startswith("sig") else how
     owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path), str(port), mode],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     child = int(owner.stdout.readline())
     assert alive(child) and port_is_listening(port)
+    owner.stdin.write("go\n")
+    owner.stdin.flush()
     if how == "sigkill":
         owner.send_signal(signal.SIGKILL)
     elif how == "sigterm":
