@@ -40,7 +40,7 @@ lint: setup
 	$(BIN)/ruff check labkit tests bench labs notebooks
 
 bench: setup
-	$(BIN)/python bench/cost_scale.py
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	@test ! -x $(BIN)/labkit || $(BIN)/labkit clean

@@ -75,6 +75,7 @@ def _param(text: str) -> tuple[str, object]:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     from .cost.cli import add_parser as add_cost
+    from .logs.cli import add_parser as add_logs
 
     parser = _Parser(prog="labkit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_doctor)
 
     add_cost(sub)
+    add_logs(sub)
     return parser
 
 

@@ -101,3 +101,29 @@ def test_every_parameter_of_every_notebook_is_visible_to_papermill():
         assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
                     for t in node.targets if isinstance(t, ast.Name)}
         assert declared_parameters(nb_path) == assigned, nb_path.name
+
+
+LAB02 = NOTEBOOKS / "02_correlate-logs-across-services.ipynb"
+
+
+def test_lab02_headless_records_the_lesson(tmp_path, assert_port_free):
+    out = tmp_path / LAB02.name
+    execute(LAB02, out, solve_exercise=True)
+    r = read_results(out)
+    assert r["healthy_clean"] is True and r["healthy_by_w3c_clean"] is True
+    assert (r["healthy_cli_exit"], r["broken_cli_exit"]) == (0, 2)
+    assert len(r["healthy_events"]) == 7
+    assert r["broken_reported_status"] == ["complete", "queued"]
+    assert r["broken_unpaired"] == ["email_send_attempt"]
+    assert len(r["broken_suspects"]) == 1 and "timeout" in r["broken_suspects"][0]
+    assert r["broken_missing_services"] == []
+    assert r["replay_grace_0"]["unpaired_attempts"] == ["email_send_attempt"]
+    assert r["exercise_passed"] is True
+    for port in r["ports"]:
+        assert_port_free(port)
+
+
+def test_lab02_unsolved_exercise_records_false(tmp_path):
+    out = tmp_path / LAB02.name
+    execute(LAB02, out, solve_exercise=False)
+    assert read_results(out)["exercise_passed"] is False
