@@ -75,6 +75,7 @@ def _param(text: str) -> tuple[str, object]:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     from .cost.cli import add_parser as add_cost
+    from .drift.cli import add_parser as add_drift
     from .logs.cli import add_parser as add_logs
 
     parser = _Parser(prog="labkit", description=__doc__.splitlines()[0])
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cost(sub)
     add_logs(sub)
+    add_drift(sub)
     return parser
 
 

@@ -263,6 +263,18 @@ class Run:
                 raise
         return proc
 
+    def run_command(self, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
+                    cwd: Path | str | None = None, timeout: float = 300.0) -> tuple[int, str]:
+        """Run a command to completion as a tracked process (stopped with the run if it hangs)."""
+        proc = self.start_process(name, argv, env=env, cwd=cwd)
+        try:
+            code = proc.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop_process(proc)
+            raise ComponentError(f"{name} did not finish within {timeout:.0f} s: {proc.log_tail()}") from None
+        self.stop_process(proc)
+        return code, proc.log_path.read_text(errors="replace")
+
     def stop_process(self, proc: ManagedProcess) -> None:
         """Stop one process group (SIGTERM, then SIGKILL after the grace period)."""
         kill_group(proc.pid, self.grace)

@@ -127,3 +127,29 @@ def test_lab02_unsolved_exercise_records_false(tmp_path):
     out = tmp_path / LAB02.name
     execute(LAB02, out, solve_exercise=False)
     assert read_results(out)["exercise_passed"] is False
+
+
+LAB03 = NOTEBOOKS / "03_detect-infrastructure-drift.ipynb"
+
+
+def test_lab03_headless_records_the_lesson(tmp_path, assert_port_free):
+    out = tmp_path / LAB03.name
+    execute(LAB03, out, solve_exercise=True, use_terraform="no")
+    r = read_results(out)
+    assert r["baseline_clean"] is True and r["baseline_unmanaged"] == 0
+    assert r["ssh_drift_status"] == "drift"
+    assert r["ssh_added"] == [{"direction": "ingress", "protocol": "tcp", "from_port": 22, "to_port": 22,
+                               "source": "0.0.0.0/0"}]
+    assert r["after_revoke_clean"] is True
+    assert r["state_only_clean_after_new_group"] is True and r["state_only_mentions_new_group"] is False
+    assert r["unmanaged_found"] == ["debug-temp"] and r["coverage"] == {"managed": 1, "total": 2}
+    assert r["replay_default"]["coverage"] == "1/2"
+    assert len(r["replay_strict_region"]["unmanaged"]) > len(r["replay_default"]["unmanaged"])
+    assert r["exercise_passed"] is True
+    assert_port_free(r["endpoint_port"])
+
+
+def test_lab03_unsolved_exercise_records_false(tmp_path):
+    out = tmp_path / LAB03.name
+    execute(LAB03, out, solve_exercise=False, use_terraform="no")
+    assert read_results(out)["exercise_passed"] is False

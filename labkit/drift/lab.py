@@ -1,0 +1,200 @@
+"""Lab 03 as functions the notebook calls: apply the Terraform config, break it twice, check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..aws import AwsTarget, EmbeddedAWS
+from ..errors import ComponentError, InputError
+from ..paths import LABS
+from ..runtime import Run
+from .check import DriftReport, check_drift
+from .rules import Rule, make_rule
+from .tfstate import write_state
+
+LAB = LABS / "03-drift-detection"
+LAB_TAG = {"Key": "labkit:lab", "Value": "03-drift-detection"}
+PLUGIN_DIRS = ("/opt/tf-plugins", "/usr/share/terraform/plugins", "~/.terraform.d/plugins")
+
+
+def find_terraform() -> tuple[str | None, Path | None]:
+    """The terraform binary on PATH and a local provider mirror, if any (no registry here)."""
+    binary = shutil.which("terraform")
+    candidates = [os.environ.get("LABKIT_TF_PLUGIN_DIR", ""), *PLUGIN_DIRS]
+    mirror = next((Path(p).expanduser() for p in candidates if p and Path(p).expanduser().is_dir()), None)
+    return binary, mirror
+
+
+@dataclass
+class DriftLab:
+    """The lab's VPC, its Terraform-managed group and the state file that describes it."""
+
+    run: Run
+    target: AwsTarget
+    vpc_id: str
+    group_id: str
+    state_path: Path
+    applied_with: str
+    endpoint: EmbeddedAWS | None = None
+    created: list[str] = field(default_factory=list)  # groups made outside Terraform (to delete on AWS)
+
+    def ec2(self):
+        return self.target.client("ec2")
+
+    def check(self, **options: Any) -> DriftReport:
+        """The drift check on this lab's state file (options as check_drift)."""
+        return check_drift(self.ec2(), [self.state_path], vpc_id=options.pop("vpc_id", self.vpc_id), **options)
+
+    def open_ssh(self) -> Rule:
+        """Break 1: someone opens tcp 22 to the world in the console, outside Terraform."""
+        self.ec2().authorize_security_group_ingress(
+            GroupId=self.group_id,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                            "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "temp debug access"}]}])
+        return make_rule("ingress", "tcp", 22, 22, "0.0.0.0/0")
+
+    def revoke_ssh(self) -> None:
+        """A human decision, made after the check: remove the console rule by hand."""
+        self.ec2().revoke_security_group_ingress(
+            GroupId=self.group_id,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+
+    def write_allowlist(self, entries: list[dict[str, Any]]) -> Path:
+        """Save accepted exceptions as the JSON file `labkit drift check --allow` reads."""
+        import json
+
+        path = self.run.dir / "accepted-exceptions.json"
+        path.write_text(json.dumps(entries, indent=2))
+        return path
+
+    def create_unmanaged(self, name: str = "debug-temp") -> str:
+        """Break 2: a whole new group, created outside Terraform, with a rule of its own."""
+        ec2 = self.ec2()
+        gid = ec2.create_security_group(
+            GroupName=name, Description="created by hand during an incident", VpcId=self.vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": [LAB_TAG]}])["GroupId"]
+        self.created.append(gid)
+        ec2.authorize_security_group_ingress(
+            GroupId=gid, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                                         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        return gid
+
+
+def _apply_terraform(run: Run, terraform: str, mirror: Path | None, target: AwsTarget, vpc_id: str,
+                     name: str) -> tuple[Path, str]:
+    work = run.dir / "terraform"
+    work.mkdir(exist_ok=True)
+    shutil.copyfile(LAB / "main.tf", work / "main.tf")
+    env = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0",
+           "AWS_REGION": target.region}
+    if target.endpoint_url:
+        env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    elif target.profile:
+        env["AWS_PROFILE"] = target.profile
+    if mirror is not None:
+        rc = work / "terraformrc"
+        rc.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
+        env["TF_CLI_CONFIG_FILE"] = str(rc)
+    code, out = run.run_command("terraform-init", [terraform, "init", "-input=false", "-no-color"], env=env,
+                                cwd=work, timeout=180)
+    if code != 0:
+        raise ComponentError("terraform init failed: " + out.strip().splitlines()[-1] if out.strip() else "")
+    args = [f"-var=vpc_id={vpc_id}", f"-var=name={name}", f"-var=region={target.region}",
+            f"-var=endpoint_url={target.endpoint_url or ''}"]
+    code, out = run.run_command("terraform-apply", [terraform, "apply", "-auto-approve", "-input=false",
+                                                    "-no-color", *args], env=env, cwd=work, timeout=300)
+    if code != 0:
+        raise ComponentError("terraform apply failed: " + " | ".join(out.strip().splitlines()[-5:]))
+    return work / "terraform.tfstate", "terraform apply (real Terraform)"
+
+
+def _apply_boto3(run: Run, target: AwsTarget, vpc_id: str, name: str, private_cidr: str) -> tuple[Path, str]:
+    ec2 = target.client("ec2")
+    gid = ec2.create_security_group(
+        GroupName=name, Description="Lab 03: HTTPS from the private network", VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group",
+                            "Tags": [{"Key": "Name", "Value": name}, LAB_TAG]}])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+        "IpRanges": [{"CidrIp": private_cidr, "Description": "HTTPS from the private network"}]}])
+    group = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [gid]}])["SecurityGroups"][0]
+    path = write_state(run.dir / "terraform.tfstate", {"web": group}, target.region)
+    return path, "labkit: boto3 + a Terraform-format state file (terraform not available)"
+
+
+def start_lab(run: Run, backend: str = "local", use_terraform: str = "auto", profile: str | None = None,
+              region: str = "us-east-1", allow_real_changes: bool = False, name: str = "lab03-web",
+              private_cidr: str = "10.20.0.0/16") -> DriftLab:
+    """Create the lab's VPC and group (terraform if it can run, else boto3 + state writer)."""
+    if use_terraform not in ("auto", "yes", "no"):
+        raise InputError("use_terraform must be auto, yes or no")
+    endpoint = None
+    if backend == "local":
+        endpoint = EmbeddedAWS(run).start()
+        target = endpoint.target(region)
+    elif backend == "aws":
+        if not allow_real_changes:
+            raise InputError("the aws backend creates and changes security groups: set allow_real_changes=True "
+                             "(only the lab's own tagged resources are touched)")
+        target = AwsTarget("aws", None, region, profile)
+    else:
+        raise InputError(f"unknown backend {backend!r}: use 'local' or 'aws'")
+    ec2 = target.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock=private_cidr, TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [LAB_TAG, {"Key": "Name", "Value": "lab03"}]}])["Vpc"]["VpcId"]
+    terraform, mirror = find_terraform()
+    want_tf = use_terraform == "yes" or (use_terraform == "auto" and terraform is not None)
+    if use_terraform == "yes" and terraform is None:
+        raise InputError("use_terraform='yes' but terraform is not on PATH")
+    state_path, how = None, ""
+    if want_tf:
+        try:
+            state_path, how = _apply_terraform(run, terraform, mirror, target, vpc_id, name)
+        except ComponentError as err:
+            if use_terraform == "yes":
+                raise
+            how = f"(terraform could not run here: {err}) "
+    if state_path is None:
+        state_path, fallback = _apply_boto3(run, target, vpc_id, name, private_cidr)
+        how += fallback
+    group_id = _group_id(state_path)
+    lab = DriftLab(run, target, vpc_id, group_id, state_path, how, endpoint)
+    if backend == "aws":
+        run.add_cleanup("lab 03 AWS resources", lambda: _delete_real(lab))
+    return lab
+
+
+def _group_id(state_path: Path) -> str:
+    from .state import managed_groups
+
+    groups = managed_groups([state_path])
+    if len(groups) != 1:
+        raise ComponentError(f"expected one group in {state_path}, found {len(groups)}")
+    return next(iter(groups))
+
+
+def _delete_real(lab: DriftLab) -> None:
+    """On real AWS: delete only what the lab created (its tagged groups, then its VPC)."""
+    ec2 = lab.ec2()
+    for gid in [*lab.created, lab.group_id]:
+        ec2.delete_security_group(GroupId=gid)
+    ec2.delete_vpc(VpcId=lab.vpc_id)
+
+
+def check_exception(report: DriftReport, today: dt.date | None = None) -> bool:
+    """The exercise checker: the SSH rule is accepted (with a reason and a near expiry), no drift remains,
+    and the unmanaged group is still reported. Never raises."""
+    try:
+        today = today or dt.date.today()
+        accepted = [a for g in report.groups for a in g.accepted]
+        ssh = [a for a in accepted if a["protocol"] == "tcp" and a["from_port"] == 22
+               and a["source"] == "0.0.0.0/0"]
+        near = all(today <= dt.date.fromisoformat(a["expires"]) <= today + dt.timedelta(days=90) for a in ssh)
+        return bool(ssh) and near and not report.drifted and bool(report.unmanaged)
+    except Exception:
+        return False

@@ -1,0 +1,69 @@
+"""Lab 03 end to end: the group created both ways, the two breaks, the exercise checker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from labkit.drift.lab import check_exception, find_terraform, start_lab
+from labkit.exercises import load_solution
+from labkit.runtime import Run
+
+REQUIRED = {"id", "arn", "name", "description", "vpc_id", "owner_id", "ingress", "egress", "tags"}
+BLOCK_KEYS = {"cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids", "security_groups", "self", "from_port",
+              "to_port", "protocol", "description"}
+
+
+def lab_flow(lab):
+    assert not lab.check(unmanaged=True).has_findings
+    lab.open_ssh()
+    report = lab.check()
+    assert report.groups[0].status == "drift" and [str(r) for r in report.groups[0].added] == [
+        "ingress tcp 22 from 0.0.0.0/0"]
+    lab.revoke_ssh()
+    new = lab.create_unmanaged()
+    assert not lab.check().has_findings
+    scan = lab.check(unmanaged=True)
+    assert [u["id"] for u in scan.unmanaged] == [new] and scan.coverage == {"managed": 1, "total": 2}
+    return scan
+
+
+def test_without_terraform_labkit_writes_the_state_terraform_would(assert_port_free):
+    with Run("test-lab03") as run:
+        lab = start_lab(run, use_terraform="no")
+        state = json.loads(lab.state_path.read_text())
+        assert state["version"] == 4 and state["lineage"] and state["serial"] >= 1
+        (res,) = state["resources"]
+        attrs = res["instances"][0]["attributes"]
+        assert res["type"] == "aws_security_group" and REQUIRED <= set(attrs)
+        assert all(BLOCK_KEYS <= set(b) for b in attrs["ingress"] + attrs["egress"])
+        assert "boto3" in lab.applied_with
+        scan = lab_flow(lab)
+        lab.open_ssh()
+        assert check_exception(lab.check(unmanaged=True)) is False  # unsolved: no exception recorded
+        accepted = load_solution("03-drift-detection", "accepted")(dt.date.today())
+        solved = lab.check(unmanaged=True, allowlist=lab.write_allowlist(accepted))
+        assert check_exception(solved) is True
+        port = lab.endpoint.port
+    assert scan.api_calls == 2
+    assert_port_free(port)
+
+
+def test_when_an_exception_never_expires_then_the_checker_says_false():
+    with Run("test-lab03") as run:
+        lab = start_lab(run, use_terraform="no")
+        lab.create_unmanaged()
+        lab.open_ssh()
+        forever = load_solution("03-drift-detection", "accepted")(dt.date.today())
+        forever[0]["expires"] = "2999-01-01"
+        assert check_exception(lab.check(unmanaged=True, allowlist=lab.write_allowlist(forever))) is False
+
+
+@pytest.mark.skipif(None in find_terraform(), reason="terraform or a local AWS provider mirror is not here")
+def test_with_terraform_the_real_apply_gives_the_same_lesson():
+    with Run("test-lab03-tf") as run:
+        lab = start_lab(run, use_terraform="yes")
+        assert "real Terraform" in lab.applied_with
+        lab_flow(lab)
