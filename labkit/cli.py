@@ -74,6 +74,7 @@ def _param(text: str) -> tuple[str, object]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
+    from .cluster.cli import add_parser as add_cluster
     from .cost.cli import add_parser as add_cost
     from .drift.cli import add_parser as add_drift
     from .logs.cli import add_parser as add_logs
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cost(sub)
     add_logs(sub)
     add_drift(sub)
+    add_cluster(sub)
     return parser
 
 

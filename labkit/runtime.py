@@ -113,10 +113,10 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
-def kill_group(pgid: int, grace: float = 5.0) -> None:
-    """SIGTERM a process group, then SIGKILL whatever is left after grace seconds."""
+def kill_group(pgid: int, grace: float = 5.0, sig: int = signal.SIGTERM) -> None:
+    """Signal a process group (SIGTERM), then SIGKILL whatever is left after grace seconds."""
     try:
-        os.killpg(pgid, signal.SIGTERM)
+        os.killpg(pgid, sig)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace
@@ -147,6 +147,7 @@ class ManagedProcess:
     log_path: Path
     start_time: float
     ports: dict[str, int] = field(default_factory=dict)
+    stop_signal: int = signal.SIGTERM
 
     @property
     def pid(self) -> int:
@@ -221,12 +222,20 @@ class Run:
         timeout: float = 30.0,
         ports: dict[str, int] | None = None,
         preexec: Callable[[], None] | None = None,
+        inherit_env: bool = True,
+        stop_signal: int = signal.SIGTERM,
     ) -> ManagedProcess:
-        """Start argv in its own process group, log to logs/<name>.out, wait for ready()."""
+        """Start argv in its own process group, log to logs/<name>.out, wait for ready().
+
+        With inherit_env=False the process gets only PATH, HOME, LANG and env (a pod does
+        not see the notebook's environment).
+        """
         if self.stopped:
             raise ComponentError(f"run {self.id} is already stopped; start a new one")
         log_path = self.logs / f"{name}.out"
-        full_env = {**os.environ, **(env or {})}
+        base = dict(os.environ) if inherit_env else {
+            k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+        full_env = {**base, **(env or {})}
         with open(log_path, "ab") as log:
             try:
                 popen = subprocess.Popen(
@@ -248,6 +257,7 @@ class Run:
             log_path=log_path,
             start_time=process_start_time(popen.pid) or time.time(),
             ports=dict(ports or {}),
+            stop_signal=stop_signal,
         )
         with self._lock:
             self.processes.append(proc)
@@ -264,9 +274,10 @@ class Run:
         return proc
 
     def run_command(self, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
-                    cwd: Path | str | None = None, timeout: float = 300.0) -> tuple[int, str]:
+                    cwd: Path | str | None = None, timeout: float = 300.0,
+                    preexec: Callable[[], None] | None = None) -> tuple[int, str]:
         """Run a command to completion as a tracked process (stopped with the run if it hangs)."""
-        proc = self.start_process(name, argv, env=env, cwd=cwd)
+        proc = self.start_process(name, argv, env=env, cwd=cwd, preexec=preexec)
         try:
             code = proc.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -277,7 +288,7 @@ class Run:
 
     def stop_process(self, proc: ManagedProcess) -> None:
         """Stop one process group (SIGTERM, then SIGKILL after the grace period)."""
-        kill_group(proc.pid, self.grace)
+        kill_group(proc.pid, self.grace, proc.stop_signal)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.popen.wait(timeout=self.grace)
         with self._lock:

@@ -1,0 +1,43 @@
+"""`labkit cluster serve`: the local cluster in the foreground, for exploring with the Python client."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+from ..runtime import Run
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `cluster serve`."""
+    cluster = sub.add_parser("cluster", help="labkit's local Kubernetes API stand-in")
+    verbs = cluster.add_subparsers(dest="verb", required=True)
+    p = verbs.add_parser("serve", help="serve the API on 127.0.0.1 until Ctrl-C; writes a kubeconfig")
+    p.add_argument("--dir", help="where to write the kubeconfig, logs and pod output (default: a run directory)")
+    p.set_defaults(func=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from .server import start_cluster
+
+    root = Path(args.dir).resolve() if args.dir else None
+    if root:
+        root.mkdir(parents=True, exist_ok=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    with Run("cluster", root=root) as run:
+        cluster = start_cluster(run)
+        kubeconfig = cluster.kubeconfig
+        if root:
+            kubeconfig = root / "kubeconfig"
+            kubeconfig.write_text(cluster.kubeconfig.read_text())
+        print(f"API:        {cluster.url}")
+        print(f"kubeconfig: {kubeconfig}")
+        print(f"pod output: {run.logs}")
+        print("Python:     kubernetes.config.load_kube_config(config_file=...)  - Ctrl-C stops every pod", flush=True)
+        done.wait()
+        print("stopping pods ...", flush=True)
+    return 0

@@ -1,0 +1,242 @@
+"""Kubernetes objects as the stand-in stores them: validation (422 naming the field) and defaults.
+
+Responses must satisfy the official client's strict models, so every stored object
+is complete: metadata with uid, resourceVersion (a string), generation (an integer)
+and creationTimestamp; Deployments with selector, template and strategy; Pods with
+named containers and integer container ports.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import datetime as dt
+import uuid
+from typing import Any
+
+KINDS = {
+    "secrets": ("v1", "Secret"),
+    "pods": ("v1", "Pod"),
+    "deployments": ("apps/v1", "Deployment"),
+    "replicasets": ("apps/v1", "ReplicaSet"),
+}
+
+
+class Invalid(ValueError):
+    """An object the API refuses: 422 Unprocessable Entity, naming the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def now() -> str:
+    """RFC 3339 in UTC, seconds (what Kubernetes writes in timestamps)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _require(obj: Any, path: str, kind: type | tuple = dict) -> Any:
+    node = obj
+    for part in path.split("."):
+        if not isinstance(node, dict) or node.get(part) is None:
+            raise Invalid(path, "Required value")
+        node = node[part]
+    if not isinstance(node, kind):
+        raise Invalid(path, f"must be {getattr(kind, '__name__', kind)}")
+    return node
+
+
+def _labels(value: Any, field: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise Invalid(field, "must be a map of string to string")
+    return value
+
+
+def validate_pod_spec(spec: Any, field: str) -> None:
+    """Containers named, images given, ports integers, env well-formed."""
+    containers = _require({"spec": spec}, "spec.containers", list) if isinstance(spec, dict) else None
+    if spec is None or not isinstance(spec, dict):
+        raise Invalid(field, "Required value")
+    if not containers:
+        raise Invalid(f"{field}.containers", "Required value: at least one container")
+    seen = set()
+    for i, c in enumerate(containers):
+        where = f"{field}.containers[{i}]"
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
+            raise Invalid(f"{where}.name", "Required value")
+        if c["name"] in seen:
+            raise Invalid(f"{where}.name", f"Duplicate value: {c['name']!r}")
+        seen.add(c["name"])
+        if not c.get("image") and not c.get("command"):
+            raise Invalid(f"{where}.image", "Required value")
+        for j, p in enumerate(c.get("ports") or []):
+            if not isinstance(p, dict) or type(p.get("containerPort")) is not int or not 0 < p["containerPort"] < 65536:
+                raise Invalid(f"{where}.ports[{j}].containerPort", "must be an integer between 1 and 65535")
+        for j, e in enumerate(c.get("env") or []):
+            if not isinstance(e, dict) or not isinstance(e.get("name"), str) or not e["name"]:
+                raise Invalid(f"{where}.env[{j}].name", "Required value")
+            if "value" in e and e["value"] is not None and not isinstance(e["value"], str):
+                raise Invalid(f"{where}.env[{j}].value", "must be a string")
+
+
+def _default_container(c: dict) -> None:
+    c.setdefault("imagePullPolicy", "IfNotPresent")
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    c.setdefault("resources", {})
+    for p in c.get("ports") or []:
+        p.setdefault("protocol", "TCP")
+    probe = c.get("readinessProbe")
+    if isinstance(probe, dict):
+        for key, value in (("periodSeconds", 10), ("failureThreshold", 3), ("successThreshold", 1),
+                           ("timeoutSeconds", 1), ("initialDelaySeconds", 0)):
+            probe.setdefault(key, value)
+        if isinstance(probe.get("httpGet"), dict):
+            probe["httpGet"].setdefault("path", "/")
+            probe["httpGet"].setdefault("scheme", "HTTP")
+
+
+def default_pod_spec(spec: dict) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    for c in spec["containers"]:
+        _default_container(c)
+
+
+def prepare(resource: str, obj: Any, namespace: str, old: dict | None = None) -> dict:
+    """Validate and complete an object for storage (create when old is None, else update)."""
+    if not isinstance(obj, dict):
+        raise Invalid("body", "must be a JSON object")
+    obj = copy.deepcopy(obj)
+    api_version, kind = KINDS[resource]
+    if obj.get("kind") not in (None, kind):
+        raise Invalid("kind", f"must be {kind}")
+    obj["apiVersion"], obj["kind"] = api_version, kind
+    meta = obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise Invalid("metadata", "must be an object")
+    if not meta.get("name"):
+        if meta.get("generateName") and old is None:
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        else:
+            raise Invalid("metadata.name", "Required value")
+    if meta.get("namespace") not in (None, namespace):
+        raise Invalid("metadata.namespace", "does not match the namespace of the request")
+    meta["namespace"] = namespace
+    meta["labels"] = _labels(meta.get("labels"), "metadata.labels")
+    meta["annotations"] = _labels(meta.get("annotations"), "metadata.annotations")
+    if old is not None:
+        for key in ("uid", "creationTimestamp", "ownerReferences", "deletionTimestamp"):
+            if key in old["metadata"]:
+                meta.setdefault(key, old["metadata"][key])
+    else:
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now()
+    {"secrets": _secret, "pods": _pod, "deployments": _deployment, "replicasets": _replicaset}[resource](obj)
+    return obj
+
+
+def _secret(obj: dict) -> None:
+    obj.setdefault("type", "Opaque")
+    data = obj.get("data") or {}
+    if not isinstance(data, dict):
+        raise Invalid("data", "must be a map")
+    for key, value in data.items():
+        try:
+            base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid(f"data[{key}]", "must be base64-encoded") from None
+    for key, value in (obj.pop("stringData", None) or {}).items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    obj["data"] = data
+
+
+def _pod(obj: dict) -> None:
+    validate_pod_spec(obj.get("spec"), "spec")
+    default_pod_spec(obj["spec"])
+    obj.setdefault("status", {"phase": "Pending", "conditions": [], "qosClass": "BestEffort"})
+
+
+def _workload(obj: dict, kind: str) -> None:
+    spec = _require(obj, "spec")
+    selector = _require(obj, "spec.selector")
+    match = _labels(selector.get("matchLabels"), "spec.selector.matchLabels")
+    if not match:
+        raise Invalid("spec.selector.matchLabels", "Required value")
+    template = _require(obj, "spec.template")
+    tlabels = _labels((template.get("metadata") or {}).get("labels"), "spec.template.metadata.labels")
+    if any(tlabels.get(k) != v for k, v in match.items()):
+        raise Invalid("spec.template.metadata.labels", "`selector` does not match template `labels`")
+    template.setdefault("metadata", {})["labels"] = tlabels
+    validate_pod_spec(template.get("spec"), "spec.template.spec")
+    default_pod_spec(template["spec"])
+    replicas = spec.setdefault("replicas", 1)
+    if type(replicas) is not int or replicas < 0:
+        raise Invalid("spec.replicas", "must be a non-negative integer")
+    if kind == "Deployment":
+        strategy = spec.setdefault("strategy", {"type": "RollingUpdate"})
+        if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+            strategy["type"] = "RollingUpdate"
+            ru = strategy.setdefault("rollingUpdate", {})
+            ru.setdefault("maxSurge", "25%")
+            ru.setdefault("maxUnavailable", "25%")
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+    spec.setdefault("minReadySeconds", 0)
+
+
+def _deployment(obj: dict) -> None:
+    _workload(obj, "Deployment")
+
+
+def _replicaset(obj: dict) -> None:
+    _workload(obj, "ReplicaSet")
+
+
+def matches(labels: dict[str, str], selector: str | None) -> bool:
+    """A label selector: a=b, a!=b, a (exists), !a, a in (x,y), a notin (x,y) - comma = and."""
+    if not selector:
+        return True
+    for term in _split(selector):
+        term = term.strip()
+        if " notin " in term or " in " in term:
+            key, _, rest = term.partition(" notin " if " notin " in term else " in ")
+            values = {v.strip() for v in rest.strip().strip("()").split(",")}
+            has = labels.get(key.strip()) in values
+            if has == (" notin " in term):
+                return False
+        elif "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in term:
+            key, value = term.split("==", 1) if "==" in term else term.split("=", 1)
+            if labels.get(key.strip()) != value.strip():
+                return False
+        elif term.startswith("!"):
+            if term[1:].strip() in labels:
+                return False
+        elif term and term not in labels:
+            return False
+    return True
+
+
+def _split(selector: str) -> list[str]:
+    """Split on commas outside parentheses."""
+    out, depth, cur = [], 0, ""
+    for ch in selector:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return [*out, cur]

@@ -1,0 +1,137 @@
+"""A real PostgreSQL server for a lab: TCP on 127.0.0.1, scram-sha-256, stopped with the run.
+
+Binaries come from PATH, ``pg_config --bindir`` or Debian's /usr/lib/postgresql/*/bin.
+``initdb`` refuses to run as root, so as root the server runs as an unprivileged user
+(``postgres`` if it exists, else ``nobody``) in a directory that user owns.  The
+superuser password reaches initdb through a file (never a process argument) and the
+file is deleted right after.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ComponentError
+from .runtime import LOCALHOST, Run, free_port, tcp_probe, wait_until
+
+INSTALL_HINT = "apt-get install -y --no-install-recommends postgresql (or conda install -c conda-forge postgresql)"
+
+
+def find_bindir() -> Path:
+    """The directory holding postgres and initdb."""
+    found = shutil.which("postgres")
+    if found and shutil.which("initdb"):
+        return Path(found).parent
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
+        if out and (Path(out) / "postgres").exists():
+            return Path(out)
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]),
+                            reverse=True):
+        if (Path(candidate) / "postgres").exists() and (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    raise ComponentError(f"PostgreSQL server binaries not found: {INSTALL_HINT}")
+
+
+def _server_user() -> pwd.struct_passwd | None:
+    """None when we are not root; else the unprivileged account that will own the cluster."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise ComponentError("running as root and no unprivileged user (postgres, nobody) to run PostgreSQL as")
+
+
+@dataclass
+class Postgres:
+    """A running server and its superuser (password kept in memory only)."""
+
+    run: Run
+    port: int
+    superuser: str
+    _password: str
+    data_dir: Path
+    os_user: str
+
+    def connect(self, dbname: str = "postgres", **kwargs: Any):
+        """A psycopg connection as the superuser (autocommit)."""
+        import psycopg
+
+        return psycopg.connect(host=LOCALHOST, port=self.port, user=self.superuser, password=self._password,
+                               dbname=dbname, autocommit=True, connect_timeout=5, **kwargs)
+
+    @property
+    def log_file(self) -> Path:
+        return self.run.logs / "postgres.out"
+
+
+def _as(user: pwd.struct_passwd | None):
+    if user is None:
+        return None
+
+    def drop() -> None:
+        os.setgid(user.pw_gid)
+        os.setgroups([])
+        os.setuid(user.pw_uid)
+
+    return drop
+
+
+def start_postgres(run: Run, log_statement: str = "none", timeout: float = 60.0) -> Postgres:
+    """initdb + postgres on a free port, scram-sha-256 for every connection (never trust)."""
+    bindir = find_bindir()
+    user = _server_user()
+    base = run.dir / "postgres"
+    data = base / "data"
+    base.mkdir(mode=0o700)
+    password = secrets.token_urlsafe(24)
+    pwfile = base / "pwfile"
+    pwfile.write_text(password + "\n")
+    pwfile.chmod(0o600)
+    if user is not None:
+        for path in (base, pwfile):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    env = {"LC_ALL": "C", "LANG": "C"}
+    code, out = run.run_command("initdb", [str(bindir / "initdb"), "-D", str(data), "-U", "labkit",
+                                           "--pwfile", str(pwfile), "--auth=scram-sha-256", "-E", "UTF8",
+                                           "--no-instructions"], env=env, timeout=120,
+                                 preexec=_as(user))
+    pwfile.unlink(missing_ok=True)
+    if code != 0:
+        raise ComponentError("initdb failed: " + " | ".join(out.strip().splitlines()[-3:]))
+    (data / "pg_hba.conf").write_text(
+        "# labkit: password authentication over TCP on 127.0.0.1 only - never trust\n"
+        "local all all scram-sha-256\n"
+        "host  all all 127.0.0.1/32 scram-sha-256\n")
+    port = free_port()
+    settings = {"listen_addresses": LOCALHOST, "port": str(port), "unix_socket_directories": str(base),
+                "password_encryption": "scram-sha-256", "log_statement": log_statement,
+                "log_connections": "on", "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                "max_connections": "100", "shared_buffers": "32MB"}
+    argv = [str(bindir / "postgres"), "-D", str(data)] + [f"-c{k}={v}" for k, v in settings.items()]
+    run.start_process("postgres", argv, env=env, preexec=_as(user), ready=tcp_probe(port), timeout=timeout,
+                      ports={"postgres": port}, stop_signal=signal.SIGINT)  # SIGINT = fast shutdown
+    pg = Postgres(run, port, "labkit", password, data, user.pw_name if user else pwd.getpwuid(os.geteuid()).pw_name)
+
+    def accepts() -> bool:
+        try:
+            pg.connect().close()
+            return True
+        except Exception:
+            return False
+
+    wait_until(accepts, timeout=timeout, what="PostgreSQL")
+    return pg

@@ -1,0 +1,259 @@
+"""The local cluster, driven with the official kubernetes client only."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from kubernetes import client
+from kubernetes import config as kube_config
+from kubernetes.client.exceptions import ApiException
+
+from labkit.cluster import rollout, start_cluster
+from labkit.cluster.rollout import RolloutTimeout
+from labkit.runtime import Run, port_is_listening
+
+NS = "default"
+
+
+@pytest.fixture
+def cluster():
+    with Run("test-cluster") as run:
+        c = start_cluster(run, restart_backoff=(0.2, 1.0))
+        yield c
+        ports = [p for r in c.pods.values() for p in r.ports.values()]
+    assert not port_is_listening(int(c.url.rsplit(":", 1)[1]))
+    for port in ports:
+        assert not port_is_listening(port)
+
+
+def apis(cluster):
+    api = cluster.api_client()
+    return api, client.CoreV1Api(api), client.AppsV1Api(api)
+
+
+def tiny(name="tiny", replicas=3, env=None, probe=True, extra=None, containers=None, annotations=None):
+    container = {"name": "web", "image": "labkit/tiny-http", "ports": [{"containerPort": 8080}],
+                 "env": [{"name": "SHOW_ENV", "value": "K"}, *(env or [])], **(extra or {})}
+    if probe:
+        container["readinessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1}
+    return {"metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}, "annotations": annotations or {}},
+                                  "spec": {"terminationGracePeriodSeconds": 2,
+                                           "containers": [container, *(containers or [])]}}}}
+
+
+SECRET_ENV = [{"name": "K", "valueFrom": {"secretKeyRef": {"name": "s", "key": "K"}}}]
+
+
+def env_of(core, pod) -> dict:
+    status, body = rollout.proxy_get(core.api_client, pod, 8080, "env", NS)
+    if status != 200:
+        raise ApiException(status=status)
+    return json.loads(body)
+
+
+def test_a_deployment_becomes_ready_and_the_pod_proxy_reaches_it(cluster):
+    api, core, apps = apis(cluster)
+    created = apps.create_namespaced_deployment(NS, tiny())
+    assert isinstance(created, client.V1Deployment) and created.metadata.generation == 1
+    assert created.metadata.uid and isinstance(created.metadata.resource_version, str)
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    pods = rollout.ready_pods(api, "tiny", NS)
+    assert len(pods) == 3
+    assert all(p.metadata.owner_references[0].kind == "ReplicaSet" for p in pods)
+    status, body = rollout.proxy_get(api, pods[0].metadata.name, 8080, "healthz", NS)
+    assert status == 200 and json.loads(body) == {"ok": True}
+    # the plain client call parses the body into a str; the path is percent-encoded on the wire
+    assert "ok" in core.connect_get_namespaced_pod_proxy_with_path(f"{pods[0].metadata.name}:8080", NS, "healthz")
+    deploy = apps.read_namespaced_deployment("tiny", NS)
+    assert {c.type for c in deploy.status.conditions} == {"Available", "Progressing"}
+    assert deploy.metadata.annotations["deployment.kubernetes.io/revision"] == "1"
+    rs = apps.list_namespaced_replica_set(NS, label_selector="app=tiny").items
+    assert len(rs) == 1 and rs[0].metadata.labels["pod-template-hash"]
+
+
+def test_a_rolling_restart_replaces_pods_one_at_a_time_and_new_pods_read_the_new_secret(cluster):
+    api, core, apps = apis(cluster)
+    core.create_namespaced_secret(NS, {"metadata": {"name": "s"}, "stringData": {"K": "old"}})
+    apps.create_namespaced_deployment(NS, tiny(env=SECRET_ENV))
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    old_pods = {p.metadata.name for p in rollout.ready_pods(api, "tiny", NS)}
+    core.patch_namespaced_secret("s", NS, {"stringData": {"K": "new"}})
+    # a pod reads its Secret at start: the running ones still have the old value
+    assert {env_of(core, p)["K"] for p in old_pods} == {"old"}
+    samples, stop = [], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            pods = rollout.ready_pods(api, "tiny", NS)
+            samples.append(pods)
+            for p in pods:
+                if p.metadata.name in old_pods:
+                    try:
+                        assert env_of(core, p.metadata.name)["K"] == "old"
+                    except ApiException:
+                        pass  # terminating between listing and asking
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=sample)
+    watcher.start()
+    rollout.restart(api, "tiny", NS)
+    rollout.wait_rollout(api, "tiny", NS, timeout=60)
+    stop.set()
+    watcher.join()
+    # 3 replicas, 25 % / 25 %: surge 1, unavailable 0 - never fewer than 3 Ready, never more than 4 pods
+    assert min(len(s) for s in samples) >= 3
+    assert max(len(s) for s in samples) <= 4
+    new_pods = rollout.ready_pods(api, "tiny", NS)
+    assert not ({p.metadata.name for p in new_pods} & old_pods)
+    assert {env_of(core, p.metadata.name)["K"] for p in new_pods} == {"new"}
+    assert [r.revision for r in rollout.history(api, "tiny", NS)] == [1, 2]
+
+
+def test_a_strategic_merge_patch_of_one_env_var_keeps_the_other_containers_and_variables(cluster):
+    api, core, apps = apis(cluster)
+    sidecar = {"name": "side", "image": "labkit/tiny-http", "ports": [{"containerPort": 9090}],
+               "env": [{"name": "X", "value": "1"}]}
+    apps.create_namespaced_deployment(NS, tiny(replicas=1, containers=[sidecar],
+                                               env=[{"name": "A", "value": "a"}, {"name": "B", "value": "b"}]))
+    apps.patch_namespaced_deployment("tiny", NS, {"spec": {"template": {"spec": {"containers": [
+        {"name": "web", "env": [{"name": "B", "value": "b2"}]}]}}}})
+    spec = apps.read_namespaced_deployment("tiny", NS).spec.template.spec
+    assert [c.name for c in spec.containers] == ["web", "side"]
+    assert [(e.name, e.value) for e in spec.containers[0].env] == [("SHOW_ENV", "K"), ("A", "a"), ("B", "b2")]
+    assert spec.containers[1].env[0].value == "1" and spec.containers[0].image == "labkit/tiny-http"
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    (pod,) = rollout.ready_pods(api, "tiny", NS)
+    assert len(pod.status.container_statuses) == 2
+
+
+def test_a_crashing_container_is_restarted_with_backoff_and_its_previous_log_is_readable(cluster):
+    api, core, apps = apis(cluster)
+    apps.create_namespaced_deployment(NS, tiny(replicas=1, probe=False,
+                                               env=[{"name": "CRASH_AFTER_S", "value": "0.3"}]))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(NS, label_selector="app=tiny").items
+        if pods and pods[0].status.container_statuses and pods[0].status.container_statuses[0].restart_count >= 2:
+            break
+        time.sleep(0.1)
+    status = pods[0].status.container_statuses[0]
+    assert status.restart_count >= 2 and status.last_state.terminated.exit_code == 3
+    previous = core.read_namespaced_pod_log(pods[0].metadata.name, NS, previous=True)
+    assert "crashing on purpose" in previous
+
+
+def test_a_pod_that_never_gets_ready_makes_rollout_status_time_out_naming_it(cluster):
+    api, core, apps = apis(cluster)
+    apps.create_namespaced_deployment(NS, tiny(replicas=1, env=[{"name": "NOT_READY", "value": "1"}]))
+    with pytest.raises(RolloutTimeout) as err:
+        rollout.wait_rollout(api, "tiny", NS, timeout=3)
+    (pod,) = core.list_namespaced_pod(NS, label_selector="app=tiny").items
+    assert pod.metadata.name in str(err.value)
+
+
+def test_undo_restores_the_previous_template_as_the_next_revision(cluster):
+    api, core, apps = apis(cluster)
+    apps.create_namespaced_deployment(NS, tiny(replicas=2, env=[{"name": "V", "value": "1"}]))
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    apps.patch_namespaced_deployment("tiny", NS, {"spec": {"template": {"spec": {"containers": [
+        {"name": "web", "env": [{"name": "V", "value": "2"}]}]}}}})
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    first, second = rollout.history(api, "tiny", NS)
+    assert rollout.undo(api, "tiny", NS) == 1
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    history = rollout.history(api, "tiny", NS)
+    assert [(r.revision, r.replicaset) for r in history] == [(2, second.replicaset), (3, first.replicaset)]
+    assert {r.replicaset: r.replicas for r in history} == {second.replicaset: 0, first.replicaset: 2}
+    env = apps.read_namespaced_deployment("tiny", NS).spec.template.spec.containers[0].env
+    assert [e.value for e in env if e.name == "V"] == ["1"]
+
+
+def test_an_injected_fault_answers_its_status_then_requests_succeed_again(cluster):
+    _, core, _ = apis(cluster)
+    core.create_namespaced_secret(NS, {"metadata": {"name": "s"}, "stringData": {"K": "v"}})
+    cluster.inject_fault("PATCH", f"/api/v1/namespaces/{NS}/secrets/s", 500, count=2)
+    for _ in range(2):
+        with pytest.raises(ApiException) as err:
+            core.patch_namespaced_secret("s", NS, {"stringData": {"K": "w"}})
+        assert err.value.status == 500 and json.loads(err.value.body)["kind"] == "Status"
+    assert core.read_namespaced_secret("s", NS).data["K"] == "dg=="  # base64 of "v": nothing changed
+    core.patch_namespaced_secret("s", NS, {"stringData": {"K": "w"}})
+    assert core.read_namespaced_secret("s", NS).data["K"] == "dw=="
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"metadata": {"name": "x"}, "spec": {"template": {}}}, "spec.selector"),
+    ({"metadata": {"name": "x"}, "spec": {"selector": {"matchLabels": {"app": "x"}},
+                                          "template": {"metadata": {"labels": {"app": "y"}},
+                                                       "spec": {"containers": [{"name": "c", "image": "i"}]}}}},
+     "spec.template.metadata.labels"),
+    ({"metadata": {"name": "x"}, "spec": {"selector": {"matchLabels": {"app": "x"}},
+                                          "template": {"metadata": {"labels": {"app": "x"}},
+                                                       "spec": {"containers": [{"image": "i"}]}}}},
+     "spec.template.spec.containers[0].name"),
+    ({"metadata": {"name": "x"}, "spec": {"selector": {"matchLabels": {"app": "x"}},
+                                          "template": {"metadata": {"labels": {"app": "x"}}, "spec": {
+                                              "containers": [{"name": "c", "image": "i",
+                                                              "ports": [{"containerPort": "80"}]}]}}}},
+     "spec.template.spec.containers[0].ports[0].containerPort"),
+])
+def test_an_invalid_object_is_answered_422_naming_the_field(cluster, body, field):
+    api = cluster.api_client()
+    resp = api.call_api("POST", f"{cluster.url}/apis/apps/v1/namespaces/{NS}/deployments",
+                        header_params={"Content-Type": "application/json"}, body=body)
+    assert resp.status == 422
+    status = json.loads(resp.read())
+    assert status["kind"] == "Status" and status["details"]["causes"][0]["field"] == field
+
+
+def test_unknown_paths_and_methods_get_status_answers(cluster):
+    api, core, _ = apis(cluster)
+    resp = api.call_api("GET", f"{cluster.url}/api/v1/namespaces/{NS}/configmaps")
+    assert resp.status == 404 and json.loads(resp.read())["reason"] == "NotFound"
+    resp = api.call_api("PUT", f"{cluster.url}/api/v1/namespaces/{NS}/pods")
+    assert resp.status == 405 and json.loads(resp.read())["kind"] == "Status"
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_secret("nope", NS)
+    assert err.value.status == 404
+
+
+def test_deleting_a_pod_marks_it_unready_then_it_is_replaced(cluster):
+    api, core, apps = apis(cluster)
+    apps.create_namespaced_deployment(NS, tiny(replicas=1))
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    (pod,) = rollout.ready_pods(api, "tiny", NS)
+    deleted = core.delete_namespaced_pod(pod.metadata.name, NS)
+    assert deleted.metadata.deletion_timestamp is not None
+    assert pod.metadata.name not in {p.metadata.name for p in rollout.ready_pods(api, "tiny", NS)}
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    deadline = time.monotonic() + 10
+    while pod.metadata.name in {p.metadata.name for p in core.list_namespaced_pod(NS).items}:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert len(rollout.ready_pods(api, "tiny", NS)) == 1
+
+
+def test_the_kubeconfig_works_with_the_official_loader(cluster):
+    api = kube_config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    assert client.CoreV1Api(api).list_namespaced_secret(NS).items == []
+
+
+def test_prometheus_scrapes_the_pods_found_through_file_sd(cluster):
+    from labkit.prometheus import find_prometheus, start_prometheus
+
+    try:
+        find_prometheus()
+    except Exception:
+        pytest.skip("prometheus is not installed (make system installs it)")
+    api, _, apps = apis(cluster)
+    apps.create_namespaced_deployment(NS, tiny(replicas=2, annotations={"prometheus.io/scrape": "true"}))
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    prom = start_prometheus(cluster.run, cluster.targets_file)
+    prom.wait_for_data('count(tiny_requests_total{app="tiny",namespace="default"}) == 2', timeout=30)
+    pods = {r["metric"]["pod"] for r in prom.query('tiny_requests_total{app="tiny"}')}
+    assert pods == {p.metadata.name for p in rollout.ready_pods(api, "tiny", NS)}
