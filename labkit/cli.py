@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cost.cli import add_parser as add_cost
     from .drift.cli import add_parser as add_drift
     from .logs.cli import add_parser as add_logs
+    from .secrets.cli import add_parser as add_secrets
 
     parser = _Parser(prog="labkit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_logs(sub)
     add_drift(sub)
     add_cluster(sub)
+    add_secrets(sub)
     return parser
 
 

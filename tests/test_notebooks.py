@@ -153,3 +153,35 @@ def test_lab03_unsolved_exercise_records_false(tmp_path):
     out = tmp_path / LAB03.name
     execute(LAB03, out, solve_exercise=False, use_terraform="no")
     assert read_results(out)["exercise_passed"] is False
+
+
+LAB04 = NOTEBOOKS / "04_verify-secret-rotation.ipynb"
+
+
+def test_lab04_headless_records_the_lesson_and_leaks_no_password(tmp_path, assert_port_free):
+    import os
+    from pathlib import Path
+
+    from labkit.secrets.creds import find_leaks
+
+    out = tmp_path / LAB04.name
+    execute(LAB04, out, solve_exercise=True)
+    r = read_results(out)
+    assert r["baseline_verified"] is True
+    assert (r["broken_healthz_ok"], r["broken_healthz_db_ok"]) == (True, False)
+    assert r["broken_pods_ready"] == 2 and r["broken_verify_failing"] == 2
+    assert r["broken_load"]["ok"] > 0 and r["broken_load"]["failed"] > 0  # the pool's mix
+    assert r["rotation_verified"] is True and r["naive_rotation_caught"] is True
+    assert r["failed_requests_alternating"] == 0
+    assert r["replay_healthz_1"]["pods_flagged"] == 0 and r["replay_db_1"]["pods_flagged"] > 0
+    assert r["exercise_passed"] is True
+    digests = r["audit_digests"]
+    assert len(digests) >= 8
+    assert find_leaks(out.read_bytes(), digests) == []
+    runs = Path(os.environ["LABKIT_RUNS_DIR"])
+    for run_dir in runs.glob("lab04-*"):
+        for path in run_dir.rglob("*"):
+            if path.is_file():
+                assert find_leaks(path.read_bytes(), digests) == [], path
+    for port in r["ports"]:
+        assert_port_free(port)

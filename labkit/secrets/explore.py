@@ -1,0 +1,35 @@
+"""The Lab 04 explorer: replay the monitor's samples under another alerting policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def replay(records: list[dict[str, Any]], break_at: float, signal: str = "db", consecutive: int = 1) -> dict[str, Any]:
+    """Flag a pod after `consecutive` failed samples of `signal` ("db" or "healthz").
+
+    Returns the pods flagged, the seconds from the break to the first flag, and false
+    alarms (flags raised before the break)."""
+    runs: dict[str, int] = {}
+    flagged: dict[str, float] = {}
+    for r in sorted(records, key=lambda r: r["t"]):
+        ok = r[signal]
+        runs[r["pod"]] = 0 if ok else runs.get(r["pod"], 0) + 1
+        if runs[r["pod"]] >= consecutive and r["pod"] not in flagged:
+            flagged[r["pod"]] = r["t"]
+    after = [t for t in flagged.values() if t >= break_at]
+    return {"signal": signal, "consecutive": consecutive, "pods_flagged": len(after),
+            "false_alarms": sum(1 for t in flagged.values() if t < break_at),
+            "seconds_to_detect": round(min(after) - break_at, 2) if after else None}
+
+
+def explorer(records: list[dict[str, Any]], break_at: float):
+    """An ipywidgets control over replay()."""
+    import ipywidgets as w
+
+    def show(signal: str, consecutive: int) -> None:
+        for key, value in replay(records, break_at, signal, consecutive).items():
+            print(f"{key:>18}: {value}")
+
+    return w.interactive(show, signal=w.ToggleButtons(options=["db", "healthz"], description="signal"),
+                         consecutive=w.IntSlider(value=1, min=1, max=10, description="failures"))

@@ -1,0 +1,196 @@
+"""Lab 04 end to end: verify, rotate, both breaks, fault injection at each step, the password audit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import psycopg
+import pytest
+from conftest import LABKIT
+
+from labkit.cluster import rollout
+from labkit.runtime import Run, port_is_listening
+from labkit.secrets.check import read_current, verify
+from labkit.secrets.creds import (
+    audit_digest,
+    b64,
+    find_leaks,
+    fingerprint,
+    new_password,
+    set_password,
+)
+from labkit.secrets.lab import check_readiness_exercise, start_lab
+
+
+def test_passwords_fingerprints_and_the_leak_finder():
+    pw = new_password()
+    assert len(pw) == 32 and any(c in pw for c in "$'\"!%")
+    assert fingerprint(pw).startswith("sha256:") and pw not in fingerprint(pw)
+    digests = [audit_digest(pw)]
+    for blob in (pw.encode(), json.dumps({"p": pw}).encode(), b64(pw).encode(),
+                 b64(json.dumps({"username": "u", "password": pw})).encode(), b"x=" + pw.encode() + b"\n"):
+        assert find_leaks(blob, digests), blob
+    assert find_leaks(b"nothing to see here " * 20 + fingerprint(pw).encode(), digests) == []
+
+
+@pytest.fixture
+def lab():
+    with Run("test-lab04") as run:
+        lab = start_lab(run, log_statement="all", rollout_timeout=30)
+        yield lab
+        ports = lab.ports()
+    for port in ports:
+        assert not port_is_listening(port)
+
+
+def stages(lab) -> dict[str, list[str]]:
+    versions = lab.target.sm.list_secret_version_ids(SecretId=lab.target.secret_id)["Versions"]
+    return {v["VersionId"]: v.get("VersionStages", []) for v in versions}
+
+
+def test_when_rotated_then_every_pod_authenticates_and_only_then_the_new_version_is_current(lab):
+    assert lab.verify().ok
+    before, old_version = read_current(lab.target)
+    result = lab.rotate("single")
+    assert result.ok and result.exit_code == 0 and [s.name for s in result.steps][-1] == "promote"
+    assert lab.verify().ok
+    now, version = read_current(lab.target)
+    assert version == result.new_version and now["password"] != before["password"]
+    assert "AWSPREVIOUS" in stages(lab)[old_version]
+    assert "AWSPENDING" not in stages(lab)[version]
+
+
+def test_when_the_password_changes_behind_the_app_then_pods_stay_ready_and_verify_names_them_all(lab):
+    pods = lab.pods()
+    lab.drift_password()
+    assert sorted(lab.pods()) == sorted(pods)
+    for pod in pods:
+        assert rollout.proxy_get(lab.target.api_client, pod, 8080, "healthz")[0] == 200
+    result = verify(lab.target)
+    assert sorted(result.failing) == sorted(pods)
+    assert all(c.auth_failed and c.attempts == 1 for c in result.checks)  # no retrying an auth failure
+    assert lab.rotate().ok and lab.verify().ok
+
+
+def test_when_the_naive_rotation_runs_then_verify_catches_every_pod(lab):
+    pods = lab.pods()
+    lab.naive_rotation()
+    assert sorted(lab.pods()) == sorted(pods)  # nothing restarted: still Ready on the old environment
+    assert sorted(lab.verify().failing) == sorted(pods)
+    assert lab.rotate().ok
+    assert sum("AWSCURRENT" in st for st in stages(lab).values()) == 1
+
+
+def test_alternating_users_switch_the_user_and_leave_the_old_login_working(lab):
+    before, _ = read_current(lab.target)
+    result = lab.rotate("alternating")
+    assert result.ok and result.user == "appuser_b"
+    with psycopg.connect(host="127.0.0.1", port=lab.pg.port, dbname="appdb", user="appuser",
+                         password=before["password"], connect_timeout=5) as conn:
+        assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 100
+    assert lab.rotate("alternating").user == "appuser"
+
+
+def test_when_the_database_is_unreachable_then_the_step_is_named_and_nothing_changed(lab):
+    before, version = read_current(lab.target)
+    lab.target.db_admin = lambda: psycopg.connect(host="127.0.0.1", port=1, dbname="postgres", user="x",
+                                                  connect_timeout=2)
+    result = lab.rotate()
+    assert (result.ok, result.failed_step, result.exit_code) == (False, "set_db_password", 1)
+    assert "AWSCURRENT" in result.recovery and read_current(lab.target)[1] == version
+    assert lab.verify().ok  # the working credential was never touched
+
+
+def test_when_the_secret_patch_is_refused_then_the_database_password_is_put_back(lab):
+    _, version = read_current(lab.target)
+    lab.cluster.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
+    result = lab.rotate()
+    assert (result.failed_step, result.exit_code) == ("update_k8s_secret", 1)
+    assert "set back" in result.recovery and read_current(lab.target)[1] == version
+    assert lab.verify().ok  # pods and database agree again on the old credential
+    assert lab.rotate().ok  # and the next attempt goes through
+
+
+def test_when_the_rollout_times_out_then_the_new_credential_stays_recoverable(lab):
+    _, version = read_current(lab.target)
+    lab.target.rollout_timeout = 0.05
+    result = lab.rotate()
+    assert (result.failed_step, result.exit_code) == ("wait_rollout", 1)
+    assert read_current(lab.target)[1] == version  # not promoted
+    pending = lab.target.sm.get_secret_value(SecretId=lab.target.secret_id, VersionStage="AWSPENDING")
+    assert pending["VersionId"] == result.new_version and "AWSPENDING" in result.recovery
+    rollout.wait_rollout(lab.target.api_client, "myapp", timeout=30)
+    assert lab.verify().ok  # once the rollout completes, every pod works with the AWSPENDING credential
+
+
+def test_when_verification_fails_then_exit_2_and_nothing_is_promoted(lab):
+    _, version = read_current(lab.target)
+    original = lab.target.db_admin
+
+    def sabotage():  # the rotation's ALTER ROLE goes through, then someone changes it again
+        conn = original()
+        real_execute = conn.execute
+
+        def execute(query, *args, **kwargs):
+            result = real_execute(query, *args, **kwargs)
+            set_password_behind(conn)
+            return result
+
+        def set_password_behind(c):
+            c.execute = real_execute
+            set_password(c, "appuser", new_password())
+
+        conn.execute = execute
+        return conn
+
+    lab.target.db_admin = sabotage
+    result = lab.rotate()
+    assert (result.failed_step, result.exit_code) == ("verify", 2)
+    assert sorted(result.verify.failing) == sorted(lab.pods())
+    assert read_current(lab.target)[1] == version
+
+
+def test_the_password_never_leaks_into_logs_sql_files_or_process_arguments(lab):
+    lab.drift_password()
+    lab.rotate("single")
+    lab.naive_rotation()
+    lab.rotate("alternating")
+    lab.cluster.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
+    lab.rotate("single")
+    digests = lab.audit_digests()
+    assert len(digests) >= 6
+    args = subprocess.run(["ps", "-eo", "args"], capture_output=True).stdout
+    assert find_leaks(args, digests) == []
+    log = lab.pg.log_file.read_bytes()
+    assert b"ALTER ROLE" in log and b"SCRAM-SHA-256$4096:" in log  # log_statement=all saw the SQL ...
+    assert find_leaks(log, digests) == []  # ... and only the verifier
+    for path in lab.run.dir.rglob("*"):
+        if path.is_file():
+            assert find_leaks(path.read_bytes(), digests) == [], path
+
+
+def cli(lab, *args, env=None):
+    proc = subprocess.run([*LABKIT, "secrets", *args, "--lab-dir", str(lab.run.dir), "--json"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+    return proc.returncode, (json.loads(proc.stdout) if proc.stdout.strip() else None), proc.stderr
+
+
+def test_cli_verify_and_rotate_exit_codes(lab):
+    code, out, _ = cli(lab, "verify")
+    assert code == 0 and out["ok"]
+    lab.drift_password()
+    code, out, _ = cli(lab, "verify")
+    assert code == 2 and sorted(out["failing_pods"]) == sorted(lab.pods())
+    code, out, err = cli(lab, "rotate", "--strategy", "alternating")
+    assert code == 0 and out["ok"] and out["user"] == "appuser_b", err
+    lab.cluster.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
+    code, out, _ = cli(lab, "rotate")
+    assert code == 1 and out["failed_step"] == "update_k8s_secret"
+    code, _, err = cli(lab, "verify", env={"LABKIT_DB_DSN": "host=127.0.0.1 password=x"})
+    assert code == 1 and "must not contain a password" in err and "Traceback" not in err
+
+
+def test_the_exercise_checker_says_false_when_the_probe_still_checks_only_http(lab):
+    assert check_readiness_exercise(lab, {}, timeout=4) is False
