@@ -74,6 +74,7 @@ def _param(text: str) -> tuple[str, object]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
+    from .canary.cli import add_parser as add_canary
     from .cluster.cli import add_parser as add_cluster
     from .cost.cli import add_parser as add_cost
     from .drift.cli import add_parser as add_drift
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_drift(sub)
     add_cluster(sub)
     add_secrets(sub)
+    add_canary(sub)
     return parser
 
 

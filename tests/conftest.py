@@ -16,16 +16,19 @@ os.chmod(_ROOT, 0o755)
 os.environ["LABKIT_RUNS_DIR"] = str(_ROOT / "runs")
 os.environ.setdefault("LABKIT_BUILD_DIR", str(_ROOT / "build"))
 
-from labkit.runtime import iter_runs, leftover_processes, port_is_listening  # noqa: E402
+from labkit.runtime import _owner_alive, iter_runs, leftover_processes, port_is_listening  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 LABKIT = [sys.executable, "-m", "labkit.cli"]
 
 
-def leftovers() -> list[str]:
-    """Processes recorded by any run under the test root that are still alive."""
+def leftovers(include_active: bool = False) -> list[str]:
+    """Processes still alive that were recorded by a run under the test root which has stopped
+    (or whose owner is gone); with include_active, by any run at all."""
     found = []
-    for run_dir, _meta in iter_runs(Path(os.environ["LABKIT_RUNS_DIR"])):
+    for run_dir, meta in iter_runs(Path(os.environ["LABKIT_RUNS_DIR"])):
+        if not include_active and not meta.get("stopped") and _owner_alive(meta):
+            continue  # a module-scoped lab still in use
         found += [f"{r['name']} pid {r['pid']} ({run_dir.name})" for r in leftover_processes(run_dir)]
     return found
 
@@ -38,6 +41,16 @@ def nothing_left_behind():
     while leftovers() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert leftovers() == []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_at_the_end():
+    """After the whole session, no run at all may have a live process."""
+    yield
+    deadline = time.monotonic() + 10
+    while leftovers(include_active=True) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert leftovers(include_active=True) == []
 
 
 @pytest.fixture

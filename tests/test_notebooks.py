@@ -185,3 +185,22 @@ def test_lab04_headless_records_the_lesson_and_leaks_no_password(tmp_path, asser
                 assert find_leaks(path.read_bytes(), digests) == [], path
     for port in r["ports"]:
         assert_port_free(port)
+
+
+LAB05 = NOTEBOOKS / "05_roll-back-a-slow-canary.ipynb"
+
+
+def test_lab05_headless_records_the_lesson(tmp_path, assert_port_free):
+    out = tmp_path / LAB05.name
+    execute(LAB05, out, solve_exercise=True)
+    r = read_results(out)
+    assert r["baseline_verdicts"] == ["healthy"] and r["naive_numerator_empty"] is True
+    assert (r["v1_rolled_back"], r["v2_rolled_back"]) == (False, True)
+    assert 0 < r["seconds_break_to_rollback"] < 30
+    assert r["revisions_after_rollback"] == [2, 3] and r["replicasets_kept"] == 2
+    assert r["replay_default"]["decided"] == "rollback" and r["replay_threshold_7s"]["decided"] == "none"
+    assert r["hung_v2_decided"] == "stopped" and r["inconclusive_checks"] > 0
+    assert r["hung_v3_rolled_back"] is True and r["hung_client_timeouts"] > 0
+    assert r["exercise_passed"] is True
+    for port in r["ports"]:
+        assert_port_free(port)

@@ -1,0 +1,81 @@
+"""`labkit canary watch`: 0 = watched for the duration without rollback, 2 = rolled back (or would
+have, in dry run), 1 = error or stopped because the checks stayed inconclusive."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import InputError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `canary watch`."""
+    canary = sub.add_parser("canary", help="Lab 05: watch a canary in Prometheus, roll it back on the right signals")
+    verbs = canary.add_subparsers(dest="verb", required=True)
+    p = verbs.add_parser("watch", help="sample, judge, count strikes, roll back")
+    p.add_argument("--prometheus", required=True, metavar="URL")
+    p.add_argument("--app", required=True, help="the canary's app label in Prometheus")
+    p.add_argument("--deployment", help="deployment to roll back (default: the app name)")
+    p.add_argument("--namespace", default="default")
+    p.add_argument("--kubeconfig", help="kubeconfig of the cluster (needed unless --dry-run)")
+    p.add_argument("--signals", default="errors,latency", help="comma list of errors, latency, inflight")
+    p.add_argument("--error-threshold", type=float, default=0.05)
+    p.add_argument("--latency-threshold", type=float, default=2.0, metavar="S")
+    p.add_argument("--inflight-threshold", type=float, default=10.0)
+    p.add_argument("--interval", type=float, default=15.0, metavar="S")
+    p.add_argument("--window", default="1m", help="PromQL range, e.g. 10s, 1m")
+    p.add_argument("--duration", type=float, default=300.0, metavar="S")
+    p.add_argument("--policy", choices=["consecutive", "total"], default="consecutive")
+    p.add_argument("--strikes", type=int, default=3)
+    p.add_argument("--failure-limit", type=int, default=2)
+    p.add_argument("--max-inconclusive", type=int, default=5)
+    p.add_argument("--baseline-app", help="judge relative to this app (differences, not absolutes)")
+    p.add_argument("--min-requests", type=float, default=0.0)
+    p.add_argument("--dry-run", action="store_true", help="decide, but do not roll back")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_watch)
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    from ..prometheus import Prometheus
+    from .watch import WatchConfig, watch
+
+    config = WatchConfig(name="watch", app=args.app, signals=tuple(s.strip() for s in args.signals.split(",") if s.strip()),
+                         error_threshold=args.error_threshold, latency_threshold=args.latency_threshold,
+                         inflight_threshold=args.inflight_threshold, policy=args.policy, strikes=args.strikes,
+                         failure_limit=args.failure_limit, max_inconclusive=args.max_inconclusive,
+                         baseline_app=args.baseline_app, min_requests=args.min_requests, act=not args.dry_run)
+    if args.interval <= 0 or args.duration <= 0:
+        raise InputError("interval and duration must be positive")
+    on_rollback = None
+    undone: dict[str, int] = {}
+    if not args.dry_run:
+        if not args.kubeconfig:
+            raise InputError("--kubeconfig is needed to roll back (or use --dry-run)")
+        if not Path(args.kubeconfig).exists():
+            raise InputError(f"{args.kubeconfig}: no such kubeconfig")
+        from kubernetes import config as kube_config
+
+        from ..cluster import rollout
+
+        api_client = kube_config.new_client_from_config(config_file=args.kubeconfig)
+
+        def on_rollback(_judge) -> None:
+            undone["revision"] = rollout.undo(api_client, args.deployment or args.app, args.namespace)
+
+    url = args.prometheus.rstrip("/")
+    prom = Prometheus(None, url, 0)  # type: ignore[arg-type]
+    (judge,), _samples = watch(prom, [config], window=args.window, interval=args.interval,
+                               duration=args.duration, on_rollback=on_rollback)
+    result = judge.to_dict() | {"undone_to_revision": undone.get("revision")}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for ch in judge.checks:
+            print(f"{ch.verdict:<12} strikes={ch.strikes} {'; '.join(ch.reasons)} {ch.action}")
+        print(judge.message)
+    if judge.decided == "stopped":
+        return 1
+    return 2 if judge.decided == "rollback" else 0

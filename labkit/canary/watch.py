@@ -1,0 +1,239 @@
+"""The canary watcher: sample Prometheus every interval, judge, count strikes, roll back.
+
+No data is not healthy: an empty result, NaN, too few requests or an unreachable
+Prometheus make a check *inconclusive* - strikes stay as they are, never reset - and
+too many inconclusive checks in a row stop the watcher with a clear message.
+Judging is a pure function of the samples (``judge``), so v1 and v2 can judge the very
+same samples, and ``replay`` can re-judge recorded ones with other thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from ..errors import InputError
+
+SIGNALS = ("errors", "latency", "inflight")
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """What a watcher looks at and when it acts."""
+
+    name: str = "watcher"
+    app: str = "myapp-canary"
+    signals: tuple[str, ...] = ("errors", "latency")
+    error_threshold: float = 0.05
+    latency_threshold: float = 2.0
+    inflight_threshold: float = 10.0
+    policy: str = "consecutive"  # or "total" (Argo Rollouts' failureLimit)
+    strikes: int = 3
+    failure_limit: int = 2  # total policy: roll back when failures exceed this
+    max_inconclusive: int = 5  # consecutive inconclusive checks before stopping
+    baseline_app: str | None = None  # judge relative to stable: differences, not absolutes
+    min_requests: float = 0.0
+    act: bool = True  # False = dry run: decide, never touch the deployment
+
+    def __post_init__(self) -> None:
+        unknown = set(self.signals) - set(SIGNALS)
+        if unknown or not self.signals:
+            raise InputError(f"signals must be a non-empty subset of {', '.join(SIGNALS)}; got {', '.join(self.signals)}")
+        if self.policy not in ("consecutive", "total"):
+            raise InputError("policy must be consecutive or total")
+        if self.strikes < 1 or self.failure_limit < 0 or self.max_inconclusive < 1:
+            raise InputError("strikes and max_inconclusive must be at least 1, failure_limit at least 0")
+
+    def with_(self, **changes: Any) -> WatchConfig:
+        return replace(self, **{k: (tuple(v) if k == "signals" else v) for k, v in changes.items() if v is not None})
+
+
+def queries(app: str, window: str) -> dict[str, str]:
+    """The PromQL of every signal for one app. `or vector(0)` on the error numerator: a 5xx
+    series exists only after the first 5xx, and without it a healthy app has no error rate."""
+    sel = f'app="{app}"'
+    return {
+        "error_rate": f'(sum(rate(http_requests_total{{{sel},status=~"5.."}}[{window}])) or vector(0))'
+                      f" / sum(rate(http_requests_total{{{sel}}}[{window}]))",
+        "p99": f"histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket{{{sel}}}[{window}])) by (le))",
+        "requests": f"sum(increase(http_requests_total{{{sel}}}[{window}]))",
+        "inflight": f"sum(http_requests_in_flight{{{sel}}})",
+    }
+
+
+def sample(prom, apps: list[str], window: str) -> dict[str, Any]:
+    """One sample of every signal for every app; values None (empty) or NaN; 'error' if unreachable."""
+    from ..prometheus import PromError
+
+    out: dict[str, Any] = {"t": time.time()}
+    try:
+        for app in apps:
+            for key, promql in queries(app, window).items():
+                out[f"{app}:{key}"] = prom.scalar(promql)
+    except PromError as err:
+        out["error"] = str(err)
+    return out
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+@dataclass
+class Check:
+    """One judged sample."""
+
+    t: float
+    values: dict[str, float | None]
+    verdict: str  # healthy | breach | inconclusive
+    reasons: list[str]
+    strikes: int
+    failures: int
+    inconclusive_run: int
+    action: str = ""  # rollback | would_rollback | stop
+
+
+@dataclass
+class Judge:
+    """A config's running state over a stream of samples."""
+
+    config: WatchConfig
+    strikes: int = 0
+    failures: int = 0
+    inconclusive_run: int = 0
+    inconclusive_total: int = 0
+    checks: list[Check] = field(default_factory=list)
+    decided: str = ""  # "" | rollback | stopped
+
+    def judge(self, s: dict[str, Any]) -> Check:
+        """Judge one sample; update strikes; decide."""
+        c = self.config
+        reasons, breach, unknown = [], False, False
+        values: dict[str, float | None] = {}
+        if "error" in s:
+            unknown = True
+            reasons.append(f"Prometheus unreachable: {s['error']}")
+        else:
+            requests = s.get(f"{c.app}:requests")
+            values["requests"] = requests
+            too_few = c.min_requests and (not _finite(requests) or requests < c.min_requests)
+            if too_few:  # not enough traffic to judge at all
+                unknown = True
+                reasons.append(f"only {requests} requests in the window (< {c.min_requests:g})")
+            for signal, key, limit in () if too_few else (("errors", "error_rate", c.error_threshold),
+                                       ("latency", "p99", c.latency_threshold),
+                                       ("inflight", "inflight", c.inflight_threshold)):
+                if signal not in c.signals:
+                    continue
+                value = s.get(f"{c.app}:{key}")
+                values[key] = value
+                if c.baseline_app and signal != "inflight":
+                    base = s.get(f"{c.baseline_app}:{key}")
+                    values[f"baseline_{key}"] = base
+                    value = value - base if _finite(value) and _finite(base) else float("nan")
+                if not _finite(value):
+                    unknown = True
+                    reasons.append(f"{key}: no data ({'empty' if value is None else 'NaN'})")
+                elif value > limit:
+                    breach = True
+                    reasons.append(f"{key} {value:.3g} > {limit:g}")
+        verdict = "breach" if breach else "inconclusive" if unknown else "healthy"
+        if verdict == "breach":
+            self.strikes += 1
+            self.failures += 1
+            self.inconclusive_run = 0
+        elif verdict == "healthy":
+            self.strikes = 0
+            self.inconclusive_run = 0
+        else:  # no data: strikes unchanged, never reset to healthy
+            self.inconclusive_run += 1
+            self.inconclusive_total += 1
+        check = Check(s["t"], values, verdict, reasons, self.strikes, self.failures, self.inconclusive_run)
+        if not self.decided:
+            failed = (self.strikes >= c.strikes) if c.policy == "consecutive" else (self.failures > c.failure_limit)
+            if failed:
+                self.decided = "rollback"
+                check.action = "rollback" if c.act else "would_rollback"
+            elif self.inconclusive_run > c.max_inconclusive:
+                self.decided = "stopped"
+                check.action = "stop"
+        self.checks.append(check)
+        return check
+
+    @property
+    def rolled_back(self) -> bool:
+        return self.decided == "rollback"
+
+    @property
+    def message(self) -> str:
+        if self.decided == "rollback":
+            last = next(ch for ch in self.checks if ch.action)
+            verb = "rolled back" if self.config.act else "would roll back (dry run)"
+            return f"{self.config.name}: {verb} after {len(self.checks)} checks: {'; '.join(last.reasons)}"
+        if self.decided == "stopped":
+            return (f"{self.config.name}: stopped - {self.inconclusive_run} inconclusive checks in a row "
+                    f"({'; '.join(self.checks[-1].reasons)}): no data is not healthy")
+        return f"{self.config.name}: no rollback in {len(self.checks)} checks"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.config.name, "decided": self.decided or "none", "rolled_back": self.rolled_back,
+                "checks": len(self.checks), "inconclusive_checks": self.inconclusive_total,
+                "strikes": self.strikes, "failures": self.failures, "message": self.message,
+                "config": {k: v for k, v in asdict(self.config).items()},
+                "records": [asdict(ch) for ch in self.checks]}
+
+
+def watch(prom, configs: list[WatchConfig], *, window: str = "10s", interval: float = 1.0,
+          duration: float = 60.0, on_rollback: Callable[[Judge], None] | None = None,
+          stop_when_decided: bool = True, extra_apps: tuple[str, ...] = ()) -> tuple[list[Judge], list[dict[str, Any]]]:
+    """Sample every interval for duration; every judge judges the same samples.
+
+    The first acting judge that decides to roll back calls on_rollback (e.g. rollout undo)."""
+    judges = [Judge(c) for c in configs]
+    apps = sorted({c.app for c in configs} | {c.baseline_app for c in configs if c.baseline_app} | set(extra_apps))
+    samples = []
+    start = next_at = time.monotonic()
+    while time.monotonic() - start < duration:
+        s = sample(prom, apps, window)
+        samples.append(s)
+        for j in judges:
+            already = j.decided
+            check = j.judge(s)
+            if not already and check.action == "rollback" and on_rollback is not None:
+                on_rollback(j)
+        acting = [j for j in judges if j.config.act]
+        if stop_when_decided and acting and all(j.decided for j in acting):
+            break
+        if stop_when_decided and not acting and all(j.decided for j in judges):
+            break
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    return judges, samples
+
+
+def replay(samples: list[dict[str, Any]], config: WatchConfig | None = None, **changes: Any) -> dict[str, Any]:
+    """Re-judge recorded samples with other thresholds, strikes or policy (acting on nothing)."""
+    config = (config or WatchConfig()).with_(**changes)
+    judge = Judge(replace(config, act=False))
+    for s in samples:
+        judge.judge(s)
+        if judge.decided:
+            break
+    first = samples[0]["t"] if samples else 0.0
+    decided_at = next((ch.t for ch in judge.checks if ch.action), None)
+    return {"decided": judge.decided or "none", "checks": len(judge.checks),
+            "breaches": sum(ch.verdict == "breach" for ch in judge.checks),
+            "inconclusive": judge.inconclusive_total,
+            "seconds_to_decision": round(decided_at - first, 1) if decided_at is not None else None}
+
+
+def judge_samples(samples: list[dict[str, Any]], configs: list[WatchConfig]) -> list[Judge]:
+    """Judge recorded samples with several configs (no action): the same samples for each."""
+    judges = [Judge(replace(c, act=False)) for c in configs]
+    for s in samples:
+        for j in judges:
+            j.judge(s)
+    return judges
