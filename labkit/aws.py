@@ -155,3 +155,20 @@ def caller_identity(target: AwsTarget) -> dict[str, str]:
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
         raise explain_aws_error(err, "sts:GetCallerIdentity") from None
     return {"account": ident["Account"], "arn": ident["Arn"]}
+
+
+def open_backend(run: Run, backend: str, region: str = "us-east-1", profile: str | None = None,
+                 changes: str | None = None, allow_real_changes: bool = False) -> tuple[AwsTarget, EmbeddedAWS | None]:
+    """A lab's AWS side: the embedded endpoint (local) or a real account.
+
+    A lab that changes real resources says what in `changes`; on real AWS it then needs
+    the explicit opt-in, and it only ever touches what it created and tagged."""
+    if backend == "local":
+        endpoint = EmbeddedAWS(run).start()
+        return endpoint.target(region), endpoint
+    if backend == "aws":
+        if changes and not allow_real_changes:
+            raise InputError(f"the aws backend {changes}: set allow_real_changes=True "
+                             "(only the lab's own tagged resources are touched)")
+        return AwsTarget("aws", None, region, profile), None
+    raise InputError(f"unknown AWS backend {backend!r}: use local or aws")

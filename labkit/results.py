@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .jsonfile import read_json
 
 MIME = "application/vnd.labkit.result+json"
 _session: dict[str, Any] = {}
@@ -61,12 +62,9 @@ def recorded() -> dict[str, Any]:
 
 def read_results(path: str | Path) -> dict[str, Any]:
     """Every value recorded in an executed notebook, the last one winning per name."""
-    try:
-        nb = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError(f"no such notebook: {path}") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path} is not a readable notebook: {err}") from None
+    nb = read_json(path, "notebook")
+    if not isinstance(nb, dict):
+        raise InputError(f"{path}: not a notebook (expected a JSON object)")
     found: dict[str, Any] = {}
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []) or []:

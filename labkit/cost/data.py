@@ -8,7 +8,6 @@ are $0 - the baseline is counted in calendar days, never list positions.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..jsonfile import read_json
 
 METRIC = "UnblendedCost"
 
@@ -152,19 +152,7 @@ def parse_results(
 
 def load_input(path: str | Path) -> DailyCosts:
     """Read a saved GetCostAndUsage response (or a list of ResultsByTime entries)."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read: {err}") from None
-    if not text.strip():
-        raise InputError(f"{path}: the file is empty")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno})") from None
+    data = read_json(path)
     if isinstance(data, dict):
         if "ResultsByTime" not in data:
             raise InputError(f"{path}: a saved response must have a ResultsByTime key")

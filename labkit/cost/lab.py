@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..aws import AwsTarget, EmbeddedAWS
+from ..aws import AwsTarget, EmbeddedAWS, open_backend
 from ..errors import InputError, LabkitError
 from ..runtime import Run
 from .data import DailyCosts
@@ -69,14 +69,11 @@ def start_lab(run: Run, backend: str = "local", today: str | dt.date | None = No
     pinned = parse_today(today)
     if days < 15:
         raise InputError("days must be at least 15 (7 baseline days + 7 level-shift days + 1)")
-    if backend == "local":
-        endpoint = EmbeddedAWS(run).start()
-        lab = CostLab(endpoint.target(region), pinned, days, endpoint, page_days)
+    target, endpoint = open_backend(run, backend, region, profile)  # read-only: no opt-in needed
+    lab = CostLab(target, pinned, days, endpoint, page_days, simulated=endpoint is None)
+    if endpoint is not None:
         lab.publish(sample_costs(pinned, days))
-        return lab
-    if backend == "aws":
-        return CostLab(AwsTarget("aws", None, region, profile), pinned, days, simulated=True)
-    raise InputError(f"unknown backend {backend!r}: use 'local' or 'aws'")
+    return lab
 
 
 @dataclass(frozen=True)

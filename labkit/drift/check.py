@@ -8,7 +8,6 @@ out - so an id the filter does not return is ``missing``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import botocore.exceptions
 
 from ..aws import explain_aws_error
 from ..errors import InputError
+from ..jsonfile import read_json
 from .rules import Rule, from_ip_permissions
 from .state import ManagedGroup, managed_groups
 
@@ -122,12 +122,7 @@ def load_allowlist(path: str | Path | None) -> list[AcceptedRule]:
     """Accepted exceptions from a JSON list of {group, rule fields..., reason, expires}."""
     if path is None:
         return []
-    try:
-        entries = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such allowlist") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: not a readable JSON allowlist: {err}") from None
+    entries = read_json(path, "allowlist")
     if not isinstance(entries, list):
         raise InputError(f"{path}: the allowlist must be a JSON list")
     out = []

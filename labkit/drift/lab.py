@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..aws import AwsTarget, EmbeddedAWS
+from ..aws import AwsTarget, EmbeddedAWS, open_backend
 from ..errors import ComponentError, InputError
 from ..paths import LABS
 from ..runtime import Run
@@ -133,17 +133,8 @@ def start_lab(run: Run, backend: str = "local", use_terraform: str = "auto", pro
     """Create the lab's VPC and group (terraform if it can run, else boto3 + state writer)."""
     if use_terraform not in ("auto", "yes", "no"):
         raise InputError("use_terraform must be auto, yes or no")
-    endpoint = None
-    if backend == "local":
-        endpoint = EmbeddedAWS(run).start()
-        target = endpoint.target(region)
-    elif backend == "aws":
-        if not allow_real_changes:
-            raise InputError("the aws backend creates and changes security groups: set allow_real_changes=True "
-                             "(only the lab's own tagged resources are touched)")
-        target = AwsTarget("aws", None, region, profile)
-    else:
-        raise InputError(f"unknown backend {backend!r}: use 'local' or 'aws'")
+    target, endpoint = open_backend(run, backend, region, profile, "creates and changes security groups",
+                                    allow_real_changes)
     ec2 = target.client("ec2")
     vpc_id = ec2.create_vpc(CidrBlock=private_cidr, TagSpecifications=[
         {"ResourceType": "vpc", "Tags": [LAB_TAG, {"Key": "Name", "Value": "lab03"}]}])["Vpc"]["VpcId"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..jsonfile import read_json
 from .rules import Rule, from_terraform_block, from_vpc_rule_resource
 
 GROUP_TYPES = ("aws_security_group", "aws_default_security_group")
@@ -41,19 +42,7 @@ def _address(res: dict[str, Any], inst: dict[str, Any]) -> str:
 
 def load_state(path: str | Path) -> dict[str, Any]:
     """A state file's JSON, checked for format version 4."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such state file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read: {err}") from None
-    if not text.strip():
-        raise InputError(f"{path}: the state file is empty")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno})") from None
+    data = read_json(path, "state file")
     if not isinstance(data, dict) or "version" not in data:
         raise InputError(f"{path}: not a Terraform state file (no 'version')")
     if data["version"] != 4:

@@ -12,7 +12,7 @@ from typing import Any
 
 from kubernetes import client
 
-from ..aws import AwsTarget, EmbeddedAWS
+from ..aws import AwsTarget, EmbeddedAWS, open_backend
 from ..cluster import rollout, start_cluster
 from ..errors import InputError
 from ..postgres import Postgres, start_postgres
@@ -258,17 +258,8 @@ def start_lab(run: Run, aws_backend: str = "local", cluster_backend: str = "loca
     passwords = {u: new_password() for u in users}
     _database(pg, users, passwords)
     db = {"host": "127.0.0.1", "port": pg.port}
-    endpoint = None
-    if aws_backend == "local":
-        endpoint = EmbeddedAWS(run).start()
-        aws = endpoint.target(region)
-    elif aws_backend == "aws":
-        if not allow_real_changes:
-            raise InputError("the aws backend creates and rotates a secret in your account: set "
-                             "allow_real_changes=True (only the lab's own tagged secret is touched)")
-        aws = AwsTarget("aws", None, region, profile)
-    else:
-        raise InputError(f"unknown AWS backend {aws_backend!r}: use local or aws")
+    aws, endpoint = open_backend(run, aws_backend, region, profile, "creates and rotates a secret in your account",
+                                 allow_real_changes)
     sm = aws.client("secretsmanager")
     sm.create_secret(Name=SECRET_ID, SecretString=secret_json(users[0], passwords[users[0]], engine="postgres",
                                                               dbname="appdb", **db),
