@@ -257,3 +257,29 @@ def test_prometheus_scrapes_the_pods_found_through_file_sd(cluster):
     prom.wait_for_data('count(tiny_requests_total{app="tiny",namespace="default"}) == 2', timeout=30)
     pods = {r["metric"]["pod"] for r in prom.query('tiny_requests_total{app="tiny"}')}
     assert pods == {p.metadata.name for p in rollout.ready_pods(api, "tiny", NS)}
+
+
+def test_cluster_serve_runs_in_the_foreground_and_stops_every_pod_on_sigterm(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "labkit.cli", "cluster", "serve", "--dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]
+        kubeconfig = lines[1].split(":", 1)[1].strip()
+        api = kube_config.new_client_from_config(config_file=kubeconfig)
+        apps = client.AppsV1Api(api)
+        apps.create_namespaced_deployment(NS, tiny(replicas=1))
+        rollout.wait_rollout(api, "tiny", NS, timeout=30)
+        (pod,) = rollout.ready_pods(api, "tiny", NS)
+        assert rollout.proxy_get(api, pod.metadata.name, 8080, "healthz", NS)[0] == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+    from labkit.runtime import iter_runs, leftover_processes
+
+    (run_dir, _), = list(iter_runs(tmp_path))
+    assert leftover_processes(run_dir) == []
