@@ -11,7 +11,7 @@ import pytest
 from conftest import LABKIT
 
 from labkit.canary.lab import CANARY, start_lab
-from labkit.canary.watch import WatchConfig, queries, watch
+from labkit.canary.watch import WatchConfig, watch
 from labkit.prometheus import Prometheus, find_prometheus
 from labkit.runtime import Run, free_port, port_is_listening
 
@@ -32,9 +32,7 @@ def lab():
 
 def settle(lab):
     """Wait until the canary's last release has left the 10 s window (healthy P99 and errors again)."""
-    q = queries(CANARY, "10s")
-    lab.prom.wait_for_data(f"{q['p99']} < 1", timeout=60)
-    lab.prom.wait_for_data(f"{q['error_rate']} < 0.01", timeout=60)
+    lab.settle("10s")
 
 
 V1 = WatchConfig(name="v1", signals=("errors",), act=False)
@@ -57,15 +55,12 @@ def test_v1_stays_silent_and_v2_rolls_back_a_slow_canary(lab):
     history = lab.history()
     assert len(history) == len(before) + 1  # nothing deleted; the old ReplicaSet came back as the newest
     assert [h["revision"] for h in history][-1] == max(before) + 2
-    settle(lab)
 
 
 def test_an_error_rate_break_is_caught_by_v1_too(lab):
     lab.release({"LATENCY_S": "0", "ERROR_RATE": "0.5"})
     judges, _ = watch(lab.prom, [V1, V2], duration=30, stop_when_decided=True)
     assert judges[0].decided == "rollback" and judges[1].decided == "rollback"
-    lab.release({"LATENCY_S": "0", "ERROR_RATE": "0"})
-    settle(lab)
 
 
 def test_dry_run_acts_on_nothing(lab):
@@ -74,8 +69,6 @@ def test_dry_run_acts_on_nothing(lab):
     (judge,), _ = watch(lab.prom, [V1], duration=30)
     assert judge.decided == "rollback" and judge.checks[-1].action == "would_rollback"
     assert lab.history()[-1]["revision"] == revision
-    lab.release({"LATENCY_S": "0", "ERROR_RATE": "0"})
-    settle(lab)
 
 
 def test_no_traffic_gives_nan_and_is_inconclusive_never_healthy(lab):
@@ -105,11 +98,11 @@ def test_prometheus_unreachable_mid_watch_is_inconclusive_never_healthy(lab):
     assert [c.verdict for c in checks][2:] == ["inconclusive"] * 3
     assert all(c.strikes == checks[1].strikes for c in checks[2:])  # unchanged, never reset
     assert judge.decided == "stopped"
-    lab.undo()
-    settle(lab)
 
 
 def test_cli_watch_exit_codes(lab):
+    lab.release({"LATENCY_S": "0", "ERROR_RATE": "0"})
+    settle(lab)  # the healthy run below must not see what earlier tests released
     base = [*LABKIT, "canary", "watch", "--prometheus", lab.prom.url, "--app", CANARY, "--interval", "1",
             "--window", "10s", "--json"]
     ok = subprocess.run([*base, "--duration", "3", "--dry-run"], capture_output=True, text=True, timeout=60)
@@ -126,4 +119,3 @@ def test_cli_watch_exit_codes(lab):
     assert dead.returncode == 1 and "no data is not healthy" in dead.stdout
     usage = subprocess.run([*base, "--duration", "3"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 1 and "--kubeconfig" in usage.stderr and "Traceback" not in usage.stderr
-    settle(lab)

@@ -17,10 +17,19 @@ from kubernetes import client
 from ..cluster import rollout, start_cluster
 from ..errors import InputError
 from ..prometheus import Prometheus, start_prometheus
-from ..runtime import Run
+from ..runtime import Run, wait_until
 
 IMAGE = "labkit/canary-app"
 STABLE, CANARY = "myapp-stable", "myapp-canary"
+
+
+def _seconds(window: str) -> float:
+    """A PromQL duration like 10s, 1m, 2h in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for unit in ("ms", "s", "m", "h"):
+        if window.endswith(unit) and window[: -len(unit)].isdigit():
+            return float(window[: -len(unit)]) * units[unit]
+    raise InputError(f"window {window!r} is not a PromQL duration like 10s or 1m")
 
 
 def deployment(name: str, replicas: int, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -140,6 +149,27 @@ class CanaryLab:
         ready = time.time()
         self.mark("canary pod Ready")
         return ready
+
+    def settle(self, window: str = "10s", timeout: float = 90.0) -> None:
+        """Wait until the canary's rollout is complete and its P99 and error rate stayed low for a whole
+        window: a released pod's requests keep arriving in the window for a while after it is gone."""
+        from .watch import queries
+
+        rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
+        # the old pod's last answers may still be scraped: judge only once a whole window has
+        # passed since it went away
+        clean_from = time.time() + _seconds(window) + 1.0
+        q = queries(CANARY, window)
+        checks = [f"max_over_time(({promql})[{window}:1s]) < {limit}"
+                  for promql, limit in ((q["p99"], 1.0), (q["error_rate"], 0.01))]
+
+        def settled() -> bool:
+            try:
+                return time.time() >= clean_from and all(self.prom.scalar(c) is not None for c in checks)
+            except Exception:
+                return False
+
+        wait_until(settled, timeout=timeout, what="the canary's window to clear")
 
     def undo(self) -> int:
         """rollout undo of the canary (what the watcher's action does)."""
