@@ -417,11 +417,3 @@ def current_run(label: str = "lab") -> Run:
     if _current is None or _current.stopped:
         _current = Run(label)
     return _current
-
-
-def stop_current_run() -> None:
-    """Stop the interpreter's current run, if any."""
-    global _current
-    if _current is not None:
-        _current.stop()
-        _current = None

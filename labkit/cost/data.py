@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -183,8 +182,3 @@ def wide_to_results(table: pd.DataFrame, estimated: dict[dt.date, bool] | None =
             }
         )
     return out
-
-
-def as_array(costs: DailyCosts) -> np.ndarray:
-    """The table as a days x services float array."""
-    return costs.table.to_numpy(dtype=float)

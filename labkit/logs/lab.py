@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -127,13 +126,6 @@ def check_fix(result: Correlation) -> bool:
                 and not result.suspects and not result.missing_services)
     except Exception:
         return False
-
-
-def wait_for_line(path: Path, needle: bytes, timeout: float) -> float:
-    """Poll a log file until needle appears; returns seconds waited."""
-    start = time.monotonic()
-    wait_until(lambda: path.exists() and needle in path.read_bytes(), timeout=timeout, what=f"{needle!r} in {path.name}")
-    return time.monotonic() - start
 
 
 def run_cli(trace_id: str, log_dir: Path, grace_ms: int = 2000) -> int:
