@@ -69,10 +69,10 @@ def build_target(args: argparse.Namespace) -> Target:
     except Exception as err:
         raise InputError(f"cannot load kubeconfig {kubeconfig}: {err}") from None
     dsn = os.environ.get("LABKIT_DB_DSN") or info.get("db_dsn")
-    if not dsn:
-        raise InputError("set LABKIT_DB_DSN (a DSN without password; the password comes from PGPASSFILE)")
-    if "password" in dsn.lower():
+    if dsn and "password" in dsn.lower():
         raise InputError("LABKIT_DB_DSN must not contain a password: use PGPASSFILE or ~/.pgpass")
+    if not dsn and args.verb == "rotate":
+        raise InputError("set LABKIT_DB_DSN (a DSN without password; the password comes from PGPASSFILE)")
     passfile = os.environ.get("PGPASSFILE") or info.get("pgpass")
     extra = {"passfile": passfile} if passfile else {}
     return Target(sm=aws.client("secretsmanager"), api_client=api_client,
