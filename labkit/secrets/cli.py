@@ -15,8 +15,7 @@ from ..aws import AwsTarget
 from ..errors import InputError
 from ..runtime import iter_runs
 from .check import SECRET_ID, Target, rotate, verify
-
-LAB_FILE = "secrets-lab.json"
+from .lab import LAB_FILE
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
