@@ -210,26 +210,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _read_raw(self) -> bytes:
+        """This request's body, read once (the handler lives on across keep-alive requests)."""
+        if self._raw is None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self._raw = self.rfile.read(length) if length else b""
+        return self._raw
+
     def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        self._raw = raw
+        raw = self._read_raw()
         if not raw:
             return None
         try:
             return json.loads(raw)
         except ValueError:
-            if self._route_is_proxy:
-                return None
             raise ApiError(400, "BadRequest", "the request body is not JSON") from None
 
     def _handle(self, method: str) -> None:
-        self._route_is_proxy = "/proxy" in self.path
+        self._raw: bytes | None = None
         try:
             split = urllib.parse.urlsplit(self.path)
             fault = self.cluster.take_fault(method, urllib.parse.unquote(split.path))
             if fault is not None:
-                self._body()
+                self._read_raw()
                 raise ApiError(fault["status"], "InternalError" if fault["status"] >= 500 else "Forbidden",
                                fault["message"])
             self._route(method, split)
@@ -371,10 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
         host_port = runtime.host_port(port) if port else next(iter(runtime.ports.values()), None)
         if not host_port:
             raise ApiError(503, "ServiceUnavailable", f"pod {pod_name} has no port {port or '(none declared)'}")
-        body = self._raw if hasattr(self, "_raw") else None
-        if body is None:
-            self._body()
-            body = self._raw
+        body = self._read_raw()
         conn = http.client.HTTPConnection(LOCALHOST, host_port, timeout=30)
         try:
             headers = {"Content-Type": self.headers.get("Content-Type", "application/octet-stream")} if body else {}
