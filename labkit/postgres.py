@@ -104,6 +104,10 @@ def start_postgres(run: Run, log_statement: str = "none", timeout: float = 60.0)
     if user is not None:
         for path in (base, pwfile):
             os.chown(path, user.pw_uid, user.pw_gid)
+        # The server's own account must reach its directory: let its group traverse the run
+        # directory (0710), nobody else.
+        os.chown(run.dir, -1, user.pw_gid)
+        run.dir.chmod(0o710)
     env = {"LC_ALL": "C", "LANG": "C"}
     code, out = run.run_command("initdb", [str(bindir / "initdb"), "-D", str(data), "-U", "labkit",
                                            "--pwfile", str(pwfile), "--auth=scram-sha-256", "-E", "UTF8",

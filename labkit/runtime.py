@@ -170,8 +170,8 @@ class Run:
         self.id = f"{label}-{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
         self.dir = (root or runs_root()) / self.id
         self.logs = self.dir / "logs"
-        self.logs.mkdir(parents=True, mode=0o755)
-        self.dir.chmod(0o755)
+        self.logs.mkdir(parents=True, mode=0o700)
+        self.dir.chmod(0o700)  # it holds the cluster token, pod logs and database credentials
         self.grace = grace
         self.processes: list[ManagedProcess] = []
         self._cleanups: list[tuple[str, Callable[[], None]]] = []
@@ -233,9 +233,7 @@ class Run:
         if self.stopped:
             raise ComponentError(f"run {self.id} is already stopped; start a new one")
         log_path = self.logs / f"{name}.out"
-        base = dict(os.environ) if inherit_env else {
-            k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
-        full_env = {**base, **(env or {})}
+        full_env = self.process_env(env, inherit_env)
         with open(log_path, "ab") as log:
             try:
                 popen = subprocess.Popen(
@@ -272,6 +270,13 @@ class Run:
                 self.stop_process(proc)
                 raise
         return proc
+
+    @staticmethod
+    def process_env(env: dict[str, str] | None, inherit_env: bool = True) -> dict[str, str]:
+        """The environment start_process gives a process."""
+        base = dict(os.environ) if inherit_env else {
+            k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+        return {**base, **(env or {})}
 
     def run_command(self, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
                     cwd: Path | str | None = None, timeout: float = 300.0,

@@ -1,8 +1,9 @@
-"""`labkit cluster serve`: the local cluster in the foreground, for exploring with the Python client."""
+"""`labkit cluster serve`: the local cluster in the foreground, for exploring with kubectl or the Python client."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import threading
 from pathlib import Path
@@ -20,11 +21,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from .server import start_cluster
+    from .kubectl import find_kubectl
+    from .server import start_cluster, write_private
 
     root = Path(args.dir).resolve() if args.dir else None
     if root:
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(root, 0o700)  # the kubeconfig's token and the pods' output are the owner's alone
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
@@ -33,10 +36,13 @@ def serve(args: argparse.Namespace) -> int:
         kubeconfig = cluster.kubeconfig
         if root:
             kubeconfig = root / "kubeconfig"
-            kubeconfig.write_text(cluster.kubeconfig.read_text())
+            write_private(kubeconfig, cluster.kubeconfig.read_text())
+        kubectl = find_kubectl()
         print(f"API:        {cluster.url}")
         print(f"kubeconfig: {kubeconfig}")
+        print("            (mode 0600: it holds the bearer token every request needs)")
         print(f"pod output: {run.logs}")
+        print(f"kubectl:    KUBECONFIG={kubeconfig} {kubectl.path if kubectl else 'kubectl'} get pods")
         print("Python:     kubernetes.config.load_kube_config(config_file=...)  - Ctrl-C stops every pod", flush=True)
         done.wait()
         print("stopping pods ...", flush=True)

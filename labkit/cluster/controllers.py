@@ -67,14 +67,40 @@ class Controllers:
     def __init__(self, cluster: LocalCluster):
         self.cluster = cluster
         self.store = cluster.store
+        self._deploy: dict | None = None  # the Deployment being reconciled
+
+    def _event(self, obj: dict, reason: str, message: str, component: str) -> None:
+        self.cluster.events.record(obj, obj["kind"], reason, message, component)
 
     def reconcile(self) -> None:
+        self._namespaces()
         self._garbage_collect()
         for deploy in self.store.list("deployments", None):
             self._deployment(deploy)
         for rs in self.store.list("replicasets", None):
             self._replicaset(rs)
         self.cluster.sync_pods()
+
+    # -- namespaces -----------------------------------------------------------
+    def _namespaces(self) -> None:
+        """A terminating namespace loses its contents (pods gracefully), then goes itself."""
+        for ns in self.store.list("namespaces", None):
+            if not ns["metadata"].get("deletionTimestamp"):
+                continue
+            name, left = ns["metadata"]["name"], 0
+            for resource in ("deployments", "replicasets", "pods", "secrets", "events"):
+                for obj in self.store.list(resource, name):
+                    left += 1
+                    if resource == "pods":
+                        if not obj["metadata"].get("deletionTimestamp"):
+                            self._delete("pods", obj)
+                    else:
+                        self._delete(resource, obj)
+            if not left:
+                try:
+                    self.store.delete("namespaces", "", name)
+                except NotFound:
+                    pass
 
     # -- garbage collection -------------------------------------------------
     def _garbage_collect(self) -> None:
@@ -126,12 +152,19 @@ class Controllers:
         return self.store.create("replicasets", ns, body)
 
     def _scale(self, rs: dict, replicas: int) -> None:
+        """Set a ReplicaSet's replicas; the Deployment being reconciled records the event."""
         def set_replicas(obj: dict) -> None:
             obj["spec"]["replicas"] = replicas
 
+        before = self.store.get("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"])["spec"]["replicas"]
         self.store.update("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"], set_replicas)
+        if self._deploy is not None and before != replicas:
+            self._event(self._deploy, "ScalingReplicaSet",
+                        f'Scaled {"up" if replicas > before else "down"} replica set {rs["metadata"]["name"]} '
+                        f'from {before} to {replicas}', "deployment-controller")
 
     def _deployment(self, deploy: dict) -> None:
+        self._deploy = deploy
         ns, spec = deploy["metadata"]["namespace"], deploy["spec"]
         desired = spec.get("replicas", 1)
         owned = self._replicasets_of(deploy)
@@ -140,7 +173,9 @@ class Controllers:
         new = next(rs for rs in owned if rs["metadata"]["uid"] == new["metadata"]["uid"])
         old = [rs for rs in owned if rs["metadata"]["uid"] != new["metadata"]["uid"]]
         counts = {rs["metadata"]["uid"]: self._pod_counts(rs) for rs in owned}
-        if (spec.get("strategy") or {}).get("type") == "Recreate":
+        if spec.get("paused"):
+            pass  # kubectl rollout pause: no new rollout steps until resumed
+        elif (spec.get("strategy") or {}).get("type") == "Recreate":
             if any(counts[rs["metadata"]["uid"]][0] for rs in old) or any(rs["spec"]["replicas"] for rs in old):
                 for rs in old:
                     self._scale(rs, 0)
@@ -207,6 +242,7 @@ class Controllers:
         ready = sum(pod_ready(p) for p in live)
         new = next((rs for rs in owned if rs["metadata"]["labels"].get(HASH) == hash_), None)
         _, unavailable = fenceposts(deploy)
+        paused = bool(deploy["spec"].get("paused"))
         complete = (len(updated) == desired and len(pods) == desired
                     and sum(pod_ready(p) for p in updated) == desired)
         stamp = now()
@@ -216,8 +252,8 @@ class Controllers:
                 return
             old = {c["type"]: c for c in (d.get("status") or {}).get("conditions", [])}
 
-            def cond(kind: str, ok: bool, reason: str, message: str) -> dict:
-                c = {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message,
+            def cond(kind: str, ok: bool | str, reason: str, message: str) -> dict:
+                c = {"type": kind, "status": ok if isinstance(ok, str) else "True" if ok else "False", "reason": reason, "message": message,
                      "lastUpdateTime": stamp, "lastTransitionTime": stamp}
                 prev = old.get(kind)
                 if prev and prev["status"] == c["status"]:
@@ -236,9 +272,10 @@ class Controllers:
                          "MinimumReplicasAvailable" if ready >= desired - unavailable else "MinimumReplicasUnavailable",
                          "Deployment has minimum availability." if ready >= desired - unavailable
                          else "Deployment does not have minimum availability."),
-                    cond("Progressing", True, "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-                         f'ReplicaSet "{rs_name}" has successfully progressed.' if complete
-                         else f'ReplicaSet "{rs_name}" is progressing.'),
+                    cond("Progressing", "Unknown" if paused else True,
+                         "DeploymentPaused" if paused else "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
+                         "Deployment is paused" if paused else f'ReplicaSet "{rs_name}" has successfully progressed.'
+                         if complete else f'ReplicaSet "{rs_name}" is progressing.'),
                 ],
             }
             if d["metadata"]["annotations"].get(REVISION) != (new["metadata"]["annotations"].get(REVISION) if new else None) and new:
@@ -263,13 +300,15 @@ class Controllers:
                                  "annotations": dict(meta.get("annotations") or {}),
                                  "ownerReferences": [owner_ref(rs)]},
                     "spec": template["spec"]}
-            self.store.create("pods", ns, body)
+            pod = self.store.create("pods", ns, body)
+            self._event(rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", "replicaset-controller")
         if len(live) > want:
             newest_first = sorted(live, key=lambda p: (p["metadata"]["creationTimestamp"], p["metadata"]["name"]),
                                   reverse=True)
             victims = sorted(newest_first, key=pod_ready)[: len(live) - want]  # not ready first, then newest
             for p in victims:
                 self._delete("pods", p)
+                self._event(rs, "SuccessfulDelete", f"Deleted pod: {p['metadata']['name']}", "replicaset-controller")
         ready = sum(pod_ready(p) for p in live)
 
         def update(obj: dict) -> None:

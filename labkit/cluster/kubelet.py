@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..runtime import ManagedProcess, free_port
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from .server import LocalCluster
 
 TICK = 0.05
+NODE = "labkit-local"
+# What a container runtime gives a process whose image sets no PATH.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class ConfigError(Exception):
@@ -50,6 +54,7 @@ class Container:
     failures: int = 0
     next_probe: float = 0.0
     env: dict[str, str] = field(default_factory=dict)
+    full_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -72,7 +77,15 @@ class PodRuntime:
         self._stop = threading.Event()
         self.finished = threading.Event()
         self.started_time = now()
+        self.execs: set = set()
+        self._ref = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": self.name, "namespace": self.ns,
+                                                                     "uid": self.uid}}
         self.thread = threading.Thread(target=self._main, name=f"pod-{self.name}", daemon=True)
+
+    def _event(self, reason: str, message: str, c: Container | None = None, warning: bool = False,
+               component: str = "kubelet") -> None:
+        self.cluster.events.record(self._ref, "Pod", reason, message, component, warning,
+                                   f"spec.containers{{{c.name}}}" if c else "")
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -84,6 +97,8 @@ class PodRuntime:
 
     def _main(self) -> None:
         try:
+            self._event("Scheduled", f"Successfully assigned {self.ns}/{self.name} to {NODE}",
+                        component="default-scheduler")
             self._publish()
             while not self._stop.is_set():
                 self._tick()
@@ -102,7 +117,8 @@ class PodRuntime:
 
     # -- containers -------------------------------------------------------
     def _resolve_env(self, c: Container) -> dict[str, str]:
-        env = {"HOSTNAME": self.name, "POD_NAME": self.name, "POD_NAMESPACE": self.ns, "PYTHONUNBUFFERED": "1"}
+        env = {"PATH": os.environ.get("PATH") or DEFAULT_PATH, "HOSTNAME": self.name, "POD_NAME": self.name,
+               "POD_NAMESPACE": self.ns, "PYTHONUNBUFFERED": "1"}
         own = [p["containerPort"] for p in c.spec.get("ports") or []]
         if own:
             env["PORT"] = str(self.ports[own[0]])
@@ -152,8 +168,12 @@ class PodRuntime:
             raise ConfigError("ErrImagePull", str(err)) from None
         c.env = self._resolve_env(c)  # read now: a pod sees the Secret as it is at start
         log_name = f"{self.ns}.{self.name}.{c.name}.{c.restarts}"
+        self._event("Pulled", f'Container image "{c.spec.get("image", "")}" already present on machine', c)
         c.proc = self.cluster.run.start_process(log_name, argv, env=c.env, inherit_env=False,
                                                 cwd=c.spec.get("workingDir") or None)
+        c.full_env = self.cluster.run.process_env(c.env, inherit_env=False)
+        self._event("Created", f"Created container: {c.name}", c)
+        self._event("Started", f"Started container {c.name}", c)
         c.started_at, c.started_mono, c.waiting = now(), time.monotonic(), None
         c.successes = c.failures = 0
         probe = c.spec.get("readinessProbe") or {}
@@ -168,6 +188,8 @@ class PodRuntime:
                 self._start(c)
             except ConfigError as err:
                 changed = c.waiting != (err.reason, str(err))
+                if changed:
+                    self._event("Failed", f"Error: {err}", c, warning=True)
                 c.waiting = (err.reason, str(err))
                 c.next_start = time.monotonic() + 1.0
                 return changed
@@ -188,6 +210,7 @@ class PodRuntime:
         delay = min(cap, base * (2 ** c.restarts))
         c.restarts += 1
         c.waiting = ("CrashLoopBackOff", f"back-off {delay:g}s restarting failed container={c.name} pod={self.name}")
+        self._event("BackOff", f"Back-off restarting failed container {c.name} in pod {self.name}", c, warning=True)
         c.next_start = time.monotonic() + delay
         return True
 
@@ -206,7 +229,7 @@ class PodRuntime:
         if not probe or c.proc is None or time.monotonic() < c.next_probe:
             return False
         c.next_probe = time.monotonic() + float(probe.get("periodSeconds", 10))
-        ok = False
+        ok, why = False, "no such port"
         get = probe.get("httpGet") or {}
         port = self.host_port(get.get("port"), c)
         if port:
@@ -214,10 +237,14 @@ class PodRuntime:
             try:
                 with urllib.request.urlopen(url, timeout=float(probe.get("timeoutSeconds", 1))) as resp:
                     ok = 200 <= resp.status < 400
+                    why = f"HTTP probe failed with statuscode: {resp.status}"
             except urllib.error.HTTPError as err:
                 ok = 200 <= err.code < 400
-            except (OSError, ValueError):
-                ok = False
+                why = f"HTTP probe failed with statuscode: {err.code}"
+            except (OSError, ValueError) as err:
+                ok, why = False, f'Get "{url}": {getattr(err, "reason", None) or err}'
+        if not ok:
+            self._event("Unhealthy", f"Readiness probe failed: {why}", c, warning=True)
         before = c.ready
         if ok:
             c.successes, c.failures = c.successes + 1, 0
@@ -232,7 +259,12 @@ class PodRuntime:
     def _shutdown(self) -> None:
         for c in self.containers:
             c.ready = False
+            if c.proc is not None:
+                self._event("Killing", f"Stopping container {c.name}", c)
         self._publish()
+        for proc in list(self.execs):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
         grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
         procs = [c.proc for c in self.containers if c.proc is not None]
         for proc in procs:
@@ -285,6 +317,7 @@ class PodRuntime:
         def update(pod: dict) -> None:
             if pod["metadata"]["uid"] != self.uid:
                 return
+            pod["spec"].setdefault("nodeName", NODE)
             pod["metadata"]["annotations"]["labkit.dev/ports"] = json.dumps(
                 {str(k): v for k, v in self.ports.items()})
             old = {c["type"]: c for c in (pod.get("status") or {}).get("conditions", [])}
@@ -307,13 +340,36 @@ class PodRuntime:
         except NotFound:
             pass
 
-    def log(self, container: str | None, previous: bool) -> str:
-        """A container's output (its previous run with previous=True)."""
-        c = next((x for x in self.containers if container in (None, x.name)), None)
+    def _container(self, name: str | None) -> Container:
+        c = next((x for x in self.containers if name in (None, x.name)), None)
         if c is None:
-            raise LookupError(f"container {container} is not valid for pod {self.name}")
+            raise LookupError(f"container {name} is not valid for pod {self.name}")
+        return c
+
+    def log_path(self, container: str | None, previous: bool) -> tuple[Path, Container]:
+        """The file of a container's output (its previous run with previous=True)."""
+        c = self._container(container)
         restart = c.restarts - 1 if previous else c.restarts
         if previous and restart < 0:
             raise LookupError(f'previous terminated container "{c.name}" in pod "{self.name}" not found')
-        path = self.cluster.run.logs / f"{self.ns}.{self.name}.{c.name}.{restart}.out"
+        return self.cluster.run.logs / f"{self.ns}.{self.name}.{c.name}.{restart}.out", c
+
+    def log(self, container: str | None, previous: bool) -> str:
+        path, _ = self.log_path(container, previous)
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def container_running(self, c: Container, path: Path) -> bool:
+        """True while the container run that writes path is alive (kubectl logs -f follows it)."""
+        return (not self.finished.is_set() and c.proc is not None and c.proc.log_path == path
+                and c.proc.popen.poll() is None)
+
+    def exec_environment(self, container: str | None) -> tuple[dict[str, str], str | None]:
+        """What `kubectl exec` runs in: the container's environment as at its start, its working directory."""
+        c = self._container(container)
+        if c.proc is None:
+            raise LookupError(f'container "{c.name}" in pod "{self.name}" is not running')
+        return dict(c.full_env), c.spec.get("workingDir") or None
+
+    def track_exec(self, proc: Any) -> None:
+        """An exec'd process: killed with the pod (and by its own connection's end)."""
+        self.execs = {p for p in self.execs if p.poll() is None} | {proc}

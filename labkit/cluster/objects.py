@@ -20,7 +20,10 @@ KINDS = {
     "pods": ("v1", "Pod"),
     "deployments": ("apps/v1", "Deployment"),
     "replicasets": ("apps/v1", "ReplicaSet"),
+    "namespaces": ("v1", "Namespace"),
+    "events": ("v1", "Event"),
 }
+CLUSTER_SCOPED = {"namespaces"}
 
 
 class Invalid(ValueError):
@@ -127,9 +130,12 @@ def prepare(resource: str, obj: Any, namespace: str, old: dict | None = None) ->
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         else:
             raise Invalid("metadata.name", "Required value")
-    if meta.get("namespace") not in (None, namespace):
+    if resource in CLUSTER_SCOPED:
+        meta.pop("namespace", None)
+    elif meta.get("namespace") not in (None, "", namespace):
         raise Invalid("metadata.namespace", "does not match the namespace of the request")
-    meta["namespace"] = namespace
+    else:
+        meta["namespace"] = namespace
     meta["labels"] = _labels(meta.get("labels"), "metadata.labels")
     meta["annotations"] = _labels(meta.get("annotations"), "metadata.annotations")
     if old is not None:
@@ -139,8 +145,22 @@ def prepare(resource: str, obj: Any, namespace: str, old: dict | None = None) ->
     else:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now()
-    {"secrets": _secret, "pods": _pod, "deployments": _deployment, "replicasets": _replicaset}[resource](obj)
+    {"secrets": _secret, "pods": _pod, "deployments": _deployment, "replicasets": _replicaset,
+     "namespaces": _namespace, "events": _event}[resource](obj)
     return obj
+
+
+def _namespace(obj: dict) -> None:
+    obj["spec"] = {"finalizers": ["kubernetes"]}
+    obj["status"] = obj.get("status") or {"phase": "Active"}
+    obj["metadata"]["labels"].setdefault("kubernetes.io/metadata.name", obj["metadata"]["name"])
+
+
+def _event(obj: dict) -> None:
+    _require(obj, "involvedObject")
+    obj.setdefault("type", "Normal")
+    obj.setdefault("count", 1)
+    obj.setdefault("source", {})
 
 
 def _secret(obj: dict) -> None:

@@ -1,14 +1,22 @@
-"""The stand-in's object store: namespaced objects, resourceVersion, generation, and a change signal."""
+"""The stand-in's object store: objects, resourceVersion, generation, and the event log watches read.
+
+Objects are keyed by (resource, namespace, name); cluster-scoped objects (namespaces)
+have the namespace "".  Every write bumps the one resourceVersion counter and appends
+an ADDED / MODIFIED / DELETED event to a bounded log, so a watch can resume from any
+resourceVersion still in the log (older ones get 410 Gone, as on a real API server).
+"""
 
 from __future__ import annotations
 
 import copy
-import itertools
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from .objects import matches, now, prepare
+
+EVENT_LOG = 20000
 
 
 class NotFound(KeyError):
@@ -19,22 +27,31 @@ class Conflict(ValueError):
     """The object exists already, or a resourceVersion did not match."""
 
 
+class Gone(Exception):
+    """A watch asked for a resourceVersion older than the event log holds."""
+
+
 class Store:
-    """Thread-safe objects by (resource, namespace, name); every write bumps resourceVersion."""
+    """Thread-safe objects; every write bumps resourceVersion and is kept for watches."""
 
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str, str], dict] = {}
-        self._rv = itertools.count(1)
+        self._rv = 0
+        self._log: deque[tuple[int, str, str, str, dict]] = deque(maxlen=EVENT_LOG)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
 
+    def _record(self, kind: str, resource: str, namespace: str, obj: dict) -> None:
+        self._log.append((self._rv, kind, resource, namespace, copy.deepcopy(obj)))
+        self.changed.notify_all()
+
     def _stamp(self, obj: dict, old: dict | None) -> dict:
         meta = obj["metadata"]
-        meta["resourceVersion"] = str(next(self._rv))
+        self._rv += 1
+        meta["resourceVersion"] = str(self._rv)
         if obj["kind"] in ("Deployment", "ReplicaSet"):
             generation = old["metadata"].get("generation", 1) if old else 0
             meta["generation"] = generation + 1 if old is None or old.get("spec") != obj.get("spec") else generation
-        self.changed.notify_all()
         return obj
 
     def get(self, resource: str, namespace: str, name: str) -> dict:
@@ -47,14 +64,22 @@ class Store:
     def list(self, resource: str, namespace: str | None, selector: str | None = None,
              where: Callable[[dict], bool] | None = None) -> list[dict]:
         with self.lock:
-            out = [copy.deepcopy(o) for (r, ns, _), o in sorted(self._objects.items())
-                   if r == resource and (namespace is None or ns == namespace)
-                   and matches(o["metadata"].get("labels") or {}, selector) and (where is None or where(o))]
-        return out
+            return [copy.deepcopy(o) for (r, ns, _), o in sorted(self._objects.items())
+                    if r == resource and (namespace is None or ns == namespace)
+                    and matches(o["metadata"].get("labels") or {}, selector) and (where is None or where(o))]
 
     def version(self) -> str:
+        """The newest resourceVersion (what a list answers with)."""
         with self.lock:
-            return str(next(self._rv))
+            return str(self._rv)
+
+    def events_since(self, rv: int, resource: str, namespace: str | None) -> list[tuple[int, str, dict]]:
+        """(resourceVersion, type, object) of every change to resource after rv; Gone if rv is too old."""
+        with self.lock:
+            if self._log and rv < self._log[0][0] - 1 and self._log.maxlen == len(self._log):
+                raise Gone(f"too old resource version: {rv} ({self._log[0][0] - 1})")
+            return [(v, kind, copy.deepcopy(obj)) for v, kind, r, ns, obj in self._log
+                    if v > rv and r == resource and (namespace is None or ns == namespace)]
 
     def create(self, resource: str, namespace: str, body: Any) -> dict:
         obj = prepare(resource, body, namespace)
@@ -63,6 +88,7 @@ class Store:
             if key in self._objects:
                 raise Conflict(f'{resource} "{key[2]}" already exists')
             self._objects[key] = self._stamp(obj, None)
+            self._record("ADDED", resource, namespace, obj)
             return copy.deepcopy(obj)
 
     def replace(self, resource: str, namespace: str, name: str, body: Any, keep_status: bool = True) -> dict:
@@ -79,7 +105,10 @@ class Store:
                 raise Conflict("metadata.name does not match the URL")
             if keep_status and "status" in old:
                 obj["status"] = old["status"]
+            if _same(obj, old):
+                return copy.deepcopy(old)  # a no-op write changes nothing, as on a real API server
             self._objects[(resource, namespace, name)] = self._stamp(obj, old)
+            self._record("MODIFIED", resource, namespace, obj)
             return copy.deepcopy(obj)
 
     def update(self, resource: str, namespace: str, name: str, fn: Callable[[dict], None]) -> dict:
@@ -93,6 +122,7 @@ class Store:
             if obj == old:
                 return copy.deepcopy(old)
             self._objects[(resource, namespace, name)] = self._stamp(obj, old)
+            self._record("MODIFIED", resource, namespace, obj)
             return copy.deepcopy(obj)
 
     def delete(self, resource: str, namespace: str, name: str) -> dict:
@@ -101,7 +131,9 @@ class Store:
                 obj = self._objects.pop((resource, namespace, name))
             except KeyError:
                 raise NotFound(name) from None
-            self.changed.notify_all()
+            self._rv += 1
+            obj["metadata"]["resourceVersion"] = str(self._rv)
+            self._record("DELETED", resource, namespace, obj)
             return obj
 
     def mark_deleting(self, resource: str, namespace: str, name: str) -> dict:
@@ -112,3 +144,13 @@ class Store:
             obj["metadata"].setdefault("deletionGracePeriodSeconds", grace)
 
         return self.update(resource, namespace, name, mark)
+
+
+def _same(new: dict, old: dict) -> bool:
+    """Equal but for resourceVersion and generation (which the write itself would change)."""
+    def strip(o: dict) -> dict:
+        o = dict(o, metadata=dict(o["metadata"]))
+        o["metadata"].pop("resourceVersion", None)
+        o["metadata"].pop("generation", None)
+        return o
+    return strip(new) == strip(old)
