@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -297,3 +298,58 @@ def test_cluster_serve_runs_in_the_foreground_and_stops_every_pod_on_sigterm(tmp
 
     (run_dir, _), = list(iter_runs(tmp_path))
     assert leftover_processes(run_dir) == []
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/namespaces/default/pods",                       # a list
+    "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=1",  # a watch
+    "/api/v1/namespaces/default/pods/{pod}/log",             # logs
+    "/api/v1/namespaces/default/pods/{pod}:8080/proxy/env",  # the pod proxy
+    "/api/v1/namespaces/default/pods/{pod}/exec?command=printenv&stdout=true",  # exec
+    "/api", "/apis/apps/v1", "/openapi/v3",                  # discovery and OpenAPI
+])
+def test_every_resource_path_needs_the_clusters_token(cluster, path):
+    api, _, apps = apis(cluster)
+    apps.create_namespaced_deployment(NS, tiny(replicas=1))
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    (pod,) = rollout.ready_pods(api, "tiny", NS)
+    path = path.format(pod=pod.metadata.name)
+    for token in (None, "wrong-" + cluster.token[6:], cluster.token[:-1]):
+        resp = raw(cluster, "GET", path, token=token)
+        assert resp.status == 401
+        body = json.loads(resp.read())
+        assert (body["kind"], body["reason"], body["code"]) == ("Status", "Unauthorized", 401)
+    resp = raw(cluster, "GET", path)
+    # with the token: served (exec without a WebSocket upgrade is a 400 that names the protocol)
+    assert resp.status == (400 if "/exec" in path else 200)
+
+
+def test_version_and_health_answer_without_a_token_and_files_are_private(cluster):
+    for path in ("/version", "/healthz", "/livez", "/readyz"):
+        assert raw(cluster, "GET", path, token=None).status == 200
+    assert json.loads(raw(cluster, "GET", "/version", token=None).read())["major"] == "1"
+    assert cluster.kubeconfig.stat().st_mode & 0o777 == 0o600
+    assert cluster.kubeconfig.parent.stat().st_mode & 0o777 == 0o700
+    assert cluster.run.dir.stat().st_mode & 0o077 in (0, 0o010)  # 0700, or 0710 for PostgreSQL's own group
+    config = json.loads(cluster.kubeconfig.read_text())
+    assert config["users"][0]["user"]["token"] == cluster.token
+    assert config["clusters"][0]["cluster"]["server"].startswith("https://127.0.0.1:")
+
+
+def test_cluster_serve_dir_is_private(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "k"
+    proc = subprocess.Popen([sys.executable, "-m", "labkit.cli", "cluster", "serve", "--dir", str(target)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        kubeconfig = Path(proc.stdout.readline() and proc.stdout.readline().split(":", 1)[1].strip())
+        assert kubeconfig.stat().st_mode & 0o777 == 0o600
+        assert target.stat().st_mode & 0o777 == 0o700
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()

@@ -167,15 +167,16 @@ class Controllers:
         self._deploy = deploy
         ns, spec = deploy["metadata"]["namespace"], deploy["spec"]
         desired = spec.get("replicas", 1)
+        if spec.get("paused"):  # kubectl rollout pause: no rollout step, no new ReplicaSet, until resumed
+            self._deployment_status(deploy, ns, desired)
+            return
         owned = self._replicasets_of(deploy)
         new = self._new_replicaset(deploy, owned, template_hash(spec["template"]))
         owned = self._replicasets_of(deploy)
         new = next(rs for rs in owned if rs["metadata"]["uid"] == new["metadata"]["uid"])
         old = [rs for rs in owned if rs["metadata"]["uid"] != new["metadata"]["uid"]]
         counts = {rs["metadata"]["uid"]: self._pod_counts(rs) for rs in owned}
-        if spec.get("paused"):
-            pass  # kubectl rollout pause: no new rollout steps until resumed
-        elif (spec.get("strategy") or {}).get("type") == "Recreate":
+        if (spec.get("strategy") or {}).get("type") == "Recreate":
             if any(counts[rs["metadata"]["uid"]][0] for rs in old) or any(rs["spec"]["replicas"] for rs in old):
                 for rs in old:
                     self._scale(rs, 0)

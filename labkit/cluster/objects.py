@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import datetime as dt
 import uuid
 from typing import Any
@@ -117,7 +116,7 @@ def prepare(resource: str, obj: Any, namespace: str, old: dict | None = None) ->
     """Validate and complete an object for storage (create when old is None, else update)."""
     if not isinstance(obj, dict):
         raise Invalid("body", "must be a JSON object")
-    obj = copy.deepcopy(obj)
+    obj = _without_nulls(obj)  # as decoding into typed objects does: null is "not set"
     api_version, kind = KINDS[resource]
     if obj.get("kind") not in (None, kind):
         raise Invalid("kind", f"must be {kind}")
@@ -148,6 +147,14 @@ def prepare(resource: str, obj: Any, namespace: str, old: dict | None = None) ->
     {"secrets": _secret, "pods": _pod, "deployments": _deployment, "replicasets": _replicaset,
      "namespaces": _namespace, "events": _event}[resource](obj)
     return obj
+
+
+def _without_nulls(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_nulls(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [_without_nulls(v) for v in node]
+    return node
 
 
 def _namespace(obj: dict) -> None:
