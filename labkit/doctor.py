@@ -18,7 +18,7 @@ class Need:
 
     what: str
     labs: str
-    kind: str  # "python" or "binary"
+    kind: str  # "python", "binary" or "kubectl"
     probe: str
     install: str
     optional: bool = False
@@ -37,6 +37,7 @@ NEEDS = [
          "apt-get install -y --no-install-recommends postgresql  (or conda: postgresql)"),
     Need("Prometheus server", "05", "binary", "prometheus",
          "apt-get install -y --no-install-recommends prometheus  (or conda: prometheus)"),
+    Need("kubectl (1.31 or newer)", "04 05", "kubectl", "kubectl", PIP),
     Need("terraform (optional: labkit writes the state itself without it)", "03", "binary", "terraform",
          "see the HashiCorp install docs; the lab works without it", optional=True),
 ]
@@ -54,6 +55,11 @@ def find_binary(name: str) -> str | None:
 
 
 def _present(need: Need) -> str | None:
+    if need.kind == "kubectl":
+        from .cluster.kubectl import find_kubectl
+
+        found = find_kubectl()
+        return f"{found.path} ({found.version})" if found else None
     if need.kind == "python":
         try:
             return "importable" if importlib.util.find_spec(need.probe) else None

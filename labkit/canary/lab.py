@@ -133,6 +133,7 @@ class CanaryLab:
     api_client: Any
     prom: Prometheus
     cluster: Any
+    kubeconfig: str = ""  # what kubectl uses to look at the same cluster
     load: LoadGenerator | None = None
     events: list[tuple[str, float]] = field(default_factory=list)
 
@@ -213,7 +214,7 @@ def start_lab(run: Run, cluster_backend: str = "local", kubeconfig: str | None =
     else:
         url = prometheus_url or ""
         prom = Prometheus(run, url.rstrip("/"), int(url.rsplit(":", 1)[-1].split("/")[0] or 0))
-    lab = CanaryLab(run, api_client, prom, cluster)
+    lab = CanaryLab(run, api_client, prom, cluster, str(cluster.kubeconfig) if cluster is not None else kubeconfig)
     lab.load = LoadGenerator(api_client, rate=rate).start()
     run.add_cleanup("canary load", lab.load.stop)
     for app in (STABLE, CANARY):  # the first scrape comes seconds after start: poll, never sleep

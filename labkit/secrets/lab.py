@@ -14,6 +14,7 @@ from kubernetes import client
 
 from ..aws import AwsTarget, EmbeddedAWS, open_backend
 from ..cluster import rollout, start_cluster
+from ..cluster.kubectl import kubectl
 from ..errors import InputError
 from ..postgres import Postgres, start_postgres
 from ..runtime import Run, wait_until
@@ -40,6 +41,7 @@ class SecretsLab:
     pg: Postgres | None
     endpoint: EmbeddedAWS | None
     cluster: Any
+    kubeconfig: str = ""  # what kubectl uses to look at the same cluster
     events: list[tuple[str, float]] = field(default_factory=list)  # (label, wall time) for plots
 
     def mark(self, label: str) -> None:
@@ -84,6 +86,19 @@ class SecretsLab:
             set_password(conn, current["username"], password)
         patch_k8s_secret(self.target, current["username"], password)
         return fingerprint(password)
+
+    def pod_fingerprints(self) -> dict[str, str]:
+        """Each Ready pod's DB_PASSWORD as a fingerprint, read inside the pod with `kubectl exec`.
+
+        The password never leaves the pod: sha256sum runs there, kubectl carries only the digest.
+        """
+        script = 'printf %s "$DB_PASSWORD" | sha256sum'
+        return {pod: "sha256:" + kubectl(self.kubeconfig, "exec", pod, "--", "sh", "-c", script).split()[0][:12]
+                for pod in self.pods()}
+
+    def current_fingerprint(self) -> str:
+        """The fingerprint of the password AWSCURRENT holds."""
+        return fingerprint(read_current(self.target)[0]["password"])
 
     def ports(self) -> list[int]:
         """Every port the lab listens on: PostgreSQL, the endpoint, the API server, the pods."""
@@ -288,7 +303,7 @@ def start_lab(run: Run, aws_backend: str = "local", cluster_backend: str = "loca
                     rollout_timeout=rollout_timeout, passwords=list(passwords.values()))
     rollout.wait_rollout(api_client, "myapp", "default", timeout=rollout_timeout)
     _write_lab_file(run, pg, aws, kubeconfig_path)
-    return SecretsLab(run, target, pg, endpoint, cluster)
+    return SecretsLab(run, target, pg, endpoint, cluster, kubeconfig_path)
 
 
 def _write_lab_file(run: Run, pg: Postgres, aws: AwsTarget, kubeconfig: str) -> None:
