@@ -354,10 +354,6 @@ class PodRuntime:
             raise LookupError(f'previous terminated container "{c.name}" in pod "{self.name}" not found')
         return self.cluster.run.logs / f"{self.ns}.{self.name}.{c.name}.{restart}.out", c
 
-    def log(self, container: str | None, previous: bool) -> str:
-        path, _ = self.log_path(container, previous)
-        return path.read_text(errors="replace") if path.exists() else ""
-
     def container_running(self, c: Container, path: Path) -> bool:
         """True while the container run that writes path is alive (kubectl logs -f follows it)."""
         return (not self.finished.is_set() and c.proc is not None and c.proc.log_path == path

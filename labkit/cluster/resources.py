@@ -12,7 +12,7 @@ from dataclasses import dataclass
 VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.0-labkit", "gitCommit": "", "gitTreeState": "clean",
            "buildDate": "2026-01-01T00:00:00Z", "goVersion": "", "compiler": "labkit", "platform": "linux/amd64"}
 
-ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+ALL_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
 @dataclass(frozen=True)
