@@ -32,3 +32,11 @@ def runs_root() -> Path:
     except PermissionError:
         pass  # someone else's shared root: it is already usable
     return root
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write a file only its owner can read: 0600 from its creation, not chmod-ed afterwards."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT

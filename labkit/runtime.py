@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -55,12 +56,12 @@ def tcp_probe(port: int, host: str = LOCALHOST) -> Callable[[], bool]:
     return lambda: port_is_listening(port, host)
 
 
-def http_probe(url: str, status: int = 200) -> Callable[[], bool]:
-    """A readiness probe that passes once GET url answers the given status."""
+def http_probe(url: str, status: int = 200, context: ssl.SSLContext | None = None) -> Callable[[], bool]:
+    """A readiness probe that passes once GET url answers the given status (HTTPS: trusting context)."""
 
     def probe() -> bool:
         try:
-            with urllib.request.urlopen(url, timeout=1.0) as resp:
+            with urllib.request.urlopen(url, timeout=1.0, context=context) as resp:
                 return resp.status == status
         except urllib.error.HTTPError as err:
             return err.code == status

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,3 +62,26 @@ def assert_port_free():
         assert port and not port_is_listening(port), f"port {port} is still listening"
 
     return check
+
+
+@contextlib.contextmanager
+def cluster_serve(root: Path):
+    """`labkit cluster serve --dir root` in the foreground, as a learner starts it: (process, kubeconfig).
+
+    stop_serve(process) ends it as Ctrl-C would; on the way out it is killed whatever happened.
+    """
+    proc = subprocess.Popen([*LABKIT, "cluster", "serve", "--dir", str(root)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]  # "API: ...", "kubeconfig: ..."
+        assert lines[1].startswith("kubeconfig:"), lines + [proc.stderr.read() if proc.poll() is not None else ""]
+        yield proc, Path(lines[1].split(":", 1)[1].strip())
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def stop_serve(proc: subprocess.Popen) -> int:
+    """SIGTERM, as the terminal's Ctrl-C would; the exit code."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=30)

@@ -7,9 +7,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
+from conftest import cluster_serve, stop_serve
 from kubernetes import client
 from kubernetes import config as kube_config
 from kubernetes.client.exceptions import ApiException
@@ -275,25 +275,14 @@ def test_prometheus_scrapes_the_pods_found_through_file_sd(cluster):
 
 
 def test_cluster_serve_runs_in_the_foreground_and_stops_every_pod_on_sigterm(tmp_path):
-    import signal
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen([sys.executable, "-m", "labkit.cli", "cluster", "serve", "--dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = [proc.stdout.readline() for _ in range(2)]
-        kubeconfig = lines[1].split(":", 1)[1].strip()
-        api = kube_config.new_client_from_config(config_file=kubeconfig)
+    with cluster_serve(tmp_path) as (proc, kubeconfig):
+        api = kube_config.new_client_from_config(config_file=str(kubeconfig))
         apps = client.AppsV1Api(api)
         apps.create_namespaced_deployment(NS, tiny(replicas=1))
         rollout.wait_rollout(api, "tiny", NS, timeout=30)
         (pod,) = rollout.ready_pods(api, "tiny", NS)
         assert rollout.proxy_get(api, pod.metadata.name, 8080, "healthz", NS)[0] == 200
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        proc.kill()
+        assert stop_serve(proc) == 0
     from labkit.runtime import iter_runs, leftover_processes
 
     (run_dir, _), = list(iter_runs(tmp_path))
@@ -337,19 +326,8 @@ def test_version_and_health_answer_without_a_token_and_files_are_private(cluster
 
 
 def test_cluster_serve_dir_is_private(tmp_path):
-    import signal
-    import subprocess
-    import sys
-
     target = tmp_path / "k"
-    proc = subprocess.Popen([sys.executable, "-m", "labkit.cli", "cluster", "serve", "--dir", str(target)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        kubeconfig = Path(proc.stdout.readline() and proc.stdout.readline().split(":", 1)[1].strip())
+    with cluster_serve(target) as (proc, kubeconfig):
         assert kubeconfig.stat().st_mode & 0o777 == 0o600
         assert target.stat().st_mode & 0o777 == 0o700
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        proc.kill()
-        proc.wait()
+        assert stop_serve(proc) == 0

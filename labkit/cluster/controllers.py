@@ -153,11 +153,14 @@ class Controllers:
 
     def _scale(self, rs: dict, replicas: int) -> None:
         """Set a ReplicaSet's replicas; the Deployment being reconciled records the event."""
+        seen: list[int] = []  # the stored count, as the update finds it
+
         def set_replicas(obj: dict) -> None:
+            seen.append(obj["spec"]["replicas"])
             obj["spec"]["replicas"] = replicas
 
-        before = self.store.get("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"])["spec"]["replicas"]
         self.store.update("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"], set_replicas)
+        before = seen[0]
         if self._deploy is not None and before != replicas:
             self._event(self._deploy, "ScalingReplicaSet",
                         f'Scaled {"up" if replicas > before else "down"} replica set {rs["metadata"]["name"]} '

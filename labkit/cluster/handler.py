@@ -365,9 +365,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(422, "Invalid", "the patched object is not an object")
             self._validate_fields(patched, query, t.resource)
             rv = (patched.get("metadata") or {}).get("resourceVersion")
-            if rv != current["metadata"]["resourceVersion"]:
-                if rv:  # a patch that names a resourceVersion is a precondition
-                    raise Conflict(f"the object has been modified; resourceVersion {rv} is stale")
+            if rv and rv != current["metadata"]["resourceVersion"]:  # a patch naming one: a precondition
+                raise Conflict(f"the object has been modified; resourceVersion {rv} is stale")
             patched.setdefault("metadata", {}).pop("resourceVersion", None)
             return store.replace(t.res, t.ns or "", t.name or "", patched)
 

@@ -13,13 +13,13 @@ import json
 import os
 import secrets
 import threading
-import urllib.request
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from ..errors import ComponentError
-from ..runtime import LOCALHOST, Run, wait_until
+from ..paths import write_private
+from ..runtime import LOCALHOST, Run, http_probe, wait_until
 from .controllers import Controllers
 from .events import Recorder
 from .handler import Handler
@@ -28,14 +28,6 @@ from .store import NotFound, Store
 from .tls import client_context, make_certificates
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (0600 from the start, not chmod-ed after)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
 
 
 def kubeconfig_text(url: str, token: str, ca: Path) -> str:
@@ -90,7 +82,8 @@ class LocalCluster:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
-        wait_until(self._answers, timeout=10, what="local cluster API")
+        wait_until(http_probe(f"{self.url}/version", context=client_context(self.ca_file)), timeout=10,
+                   what="local cluster API")
         write_private(self.kubeconfig, kubeconfig_text(self.url, self.token, self.ca_file))
         self.run.add_cleanup("local cluster", self.stop)
         return self
@@ -111,14 +104,6 @@ class LocalCluster:
             self._server.server_close()
         for t in self._threads:
             t.join(timeout=5)
-
-    def _answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/version", timeout=2,
-                                        context=client_context(self.ca_file)) as resp:
-                return resp.status == 200
-        except OSError:
-            return False
 
     def stopping(self) -> bool:
         return self._stop.is_set()

@@ -78,8 +78,13 @@ class Store:
         with self.lock:
             if self._log and rv < self._log[0][0] - 1 and self._log.maxlen == len(self._log):
                 raise Gone(f"too old resource version: {rv} ({self._log[0][0] - 1})")
-            return [(v, kind, copy.deepcopy(obj)) for v, kind, r, ns, obj in self._log
-                    if v > rv and r == resource and (namespace is None or ns == namespace)]
+            newer = []
+            for v, kind, r, ns, obj in reversed(self._log):  # newest first: a watcher wants the last few
+                if v <= rv:
+                    break
+                if r == resource and (namespace is None or ns == namespace):
+                    newer.append((v, kind, copy.deepcopy(obj)))
+            return newer[::-1]
 
     def create(self, resource: str, namespace: str, body: Any) -> dict:
         obj = prepare(resource, body, namespace)
