@@ -138,6 +138,33 @@ def tail(path: Path, lines: int = 5) -> str:
     return " | ".join(text[-lines:])
 
 
+STAMP_WIDTH = len("2026-01-01T00:00:00.000000000Z\n")  # one fixed-width line per output line
+
+
+def stamp_now() -> str:
+    """RFC 3339 with nanoseconds in UTC, fixed width (what `kubectl logs --timestamps` shows)."""
+    now = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now // 10**9)) + f".{now % 10**9:09d}Z"
+
+
+def _pump_stamped(pipe, log_path: Path) -> None:
+    """Copy a process's output to log_path, and each line's arrival time to log_path's .ts file.
+
+    The stamp is written before the line, so a reader never sees a line without its time.
+    Ends at the process's end of output; prints nothing, whatever happens.
+    """
+    try:
+        with pipe, open(log_path, "ab") as out, open(log_path.with_suffix(".ts"), "ab") as stamps:
+            while chunk := os.read(pipe.fileno(), 65536):
+                if lines := chunk.count(b"\n"):
+                    stamps.write((stamp_now() + "\n").encode() * lines)
+                    stamps.flush()
+                out.write(chunk)
+                out.flush()
+    except (OSError, ValueError):
+        pass
+
+
 @dataclass
 class ManagedProcess:
     """One OS process started by a Run, in its own process group."""
@@ -225,11 +252,13 @@ class Run:
         preexec: Callable[[], None] | None = None,
         inherit_env: bool = True,
         stop_signal: int = signal.SIGTERM,
+        stamped: bool = False,
     ) -> ManagedProcess:
         """Start argv in its own process group, log to logs/<name>.out, wait for ready().
 
         With inherit_env=False the process gets only PATH, HOME, LANG and env (a pod does
-        not see the notebook's environment).
+        not see the notebook's environment).  With stamped=True the output comes through a
+        pipe and logs/<name>.ts gets each line's arrival time (`kubectl logs --timestamps`).
         """
         if self.stopped:
             raise ComponentError(f"run {self.id} is already stopped; start a new one")
@@ -240,7 +269,7 @@ class Run:
                 popen = subprocess.Popen(
                     list(argv),
                     stdin=subprocess.DEVNULL,
-                    stdout=log,
+                    stdout=subprocess.PIPE if stamped else log,
                     stderr=subprocess.STDOUT,
                     env=full_env,
                     cwd=str(cwd) if cwd else None,
@@ -249,6 +278,9 @@ class Run:
                 )
             except OSError as err:
                 raise ComponentError(f"cannot start {name}: {err.strerror}: {argv[0]}") from None
+        if stamped:
+            threading.Thread(target=_pump_stamped, args=(popen.stdout, log_path), name=f"output-{name}",
+                             daemon=True).start()
         proc = ManagedProcess(
             name=name,
             argv=list(argv),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -238,6 +239,41 @@ def test_logs_follow_until_the_pod_ends_and_raw_pod_proxy(kubectl, tmp_path):
     assert not t.is_alive()
     assert result["done"].returncode == 0 and "tiny-http listening" in result["done"].stdout
     assert time.monotonic() - started < 30
+
+
+TICKER = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: ticker}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: t
+    image: busybox
+    command: [sh, -c, 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.3; done']
+"""
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z tick \d+$")
+
+
+def test_logs_timestamps_since_and_bad_since_time(kubectl, tmp_path):
+    (tmp_path / "ticker.yaml").write_text(TICKER)
+    ok(kubectl("apply", "-f", str(tmp_path / "ticker.yaml")))
+    deadline = time.monotonic() + 20
+    while len(kubectl("logs", "ticker").stdout.splitlines()) < 8:
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    stamped = ok(kubectl("logs", "ticker", "--timestamps", "--tail=3")).splitlines()
+    assert len(stamped) == 3 and all(STAMP.match(line) for line in stamped), stamped
+    times = [line.split()[0] for line in stamped]
+    assert times == sorted(times) and len(set(times)) == 3
+    ticks = [int(line.split()[1]) for line in ok(kubectl("logs", "ticker", "--since=1s")).splitlines()]
+    # the last second only: a run of consecutive ticks (one every 0.3 s), not from the start
+    assert 1 <= len(ticks) <= 6 and ticks[0] > 1 and ticks == list(range(ticks[0], ticks[0] + len(ticks)))
+    since_2020 = ok(kubectl("logs", "ticker", "--since-time=2020-01-01T00:00:00Z")).splitlines()
+    assert since_2020[:8] == [f"tick {i}" for i in range(1, 9)]
+    bad = kubectl("get", "--raw", f"/api/v1/namespaces/{kubectl.ns}/pods/ticker/log?sinceTime=yesterday",
+                  namespaced=False)
+    assert bad.returncode == 1 and "sinceTime" in bad.stderr
 
 
 def test_python_client_watch_streams_and_stops(served):

@@ -16,7 +16,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
-from . import execws, openapi, protobuf, resources, tables, watch
+from . import execws, openapi, podlog, protobuf, resources, tables, watch
 from .objects import Invalid, matches, now
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .resources import Resource
@@ -442,37 +442,34 @@ class Handler(BaseHTTPRequestHandler):
     def _log(self, ns: str, name: str, query: dict) -> None:
         runtime = self._running(ns, name)
         truthy = ("true", "1", "True")
-        if query.get("timestamps") in truthy:
-            raise ApiError(400, "BadRequest", "the local cluster does not record log timestamps")
+        previous, timestamps = query.get("previous") in truthy, query.get("timestamps") in truthy
         try:
-            path, container = runtime.log_path(query.get("container"), query.get("previous") in truthy)
-        except LookupError as err:
+            path, container = runtime.log_path(query.get("container"), previous)
+            cutoff = podlog.since(query)
+        except (LookupError, ValueError) as err:
             raise ApiError(400, "BadRequest", str(err)) from None
-        data = path.read_bytes() if path.exists() else b""
+        follow = query.get("follow") in truthy and not previous
+        reader = podlog.Reader(path)
+        entries = [e for e in reader.read(final=not follow) if cutoff is None or e[0] >= cutoff]
         if (query.get("tailLines") or "").isdigit():
-            lines = data.splitlines(keepends=True)
-            data = b"".join(lines[len(lines) - int(query["tailLines"]):]) if int(query["tailLines"]) else b""
-        if (query.get("limitBytes") or "").isdigit():
-            data = data[: int(query["limitBytes"])]
-        if query.get("follow") not in truthy or query.get("previous") in truthy:
+            entries = entries[len(entries) - int(query["tailLines"]):] if int(query["tailLines"]) else []
+        limit = int(query["limitBytes"]) if (query.get("limitBytes") or "").isdigit() else None
+        data = podlog.render(entries, timestamps)[:limit]
+        if not follow:
             self._send(200, data, "text/plain")
             return
         self.close_connection = True
         stream = watch.Stream(self, "text/plain")
-        offset = path.stat().st_size if path.exists() else 0
         stream.write(data)
         while stream.open and not self.cluster.stopping():
             alive = runtime.container_running(container, path)
-            if path.exists() and path.stat().st_size > offset:
-                with path.open("rb") as f:
-                    f.seek(offset)
-                    chunk = f.read()
-                offset += len(chunk)
-                stream.write(chunk)
-                continue
-            if not alive or stream.client_gone():
+            new = reader.read(final=not alive)
+            if new:
+                stream.write(podlog.render(new, timestamps))
+            elif not alive or stream.client_gone():
                 break
-            time.sleep(LOG_POLL)
+            else:
+                time.sleep(LOG_POLL)
         stream.close()
 
     def _exec(self, ns: str, name: str, raw_query: str) -> None:

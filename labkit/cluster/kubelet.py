@@ -170,7 +170,7 @@ class PodRuntime:
         log_name = f"{self.ns}.{self.name}.{c.name}.{c.restarts}"
         self._event("Pulled", f'Container image "{c.spec.get("image", "")}" already present on machine', c)
         c.proc = self.cluster.run.start_process(log_name, argv, env=c.env, inherit_env=False,
-                                                cwd=c.spec.get("workingDir") or None)
+                                                cwd=c.spec.get("workingDir") or None, stamped=True)
         c.full_env = self.cluster.run.process_env(c.env, inherit_env=False)
         self._event("Created", f"Created container: {c.name}", c)
         self._event("Started", f"Started container {c.name}", c)
