@@ -78,6 +78,18 @@ class Postgres:
         return self.run.logs / "postgres.out"
 
 
+def grant_traverse(path: Path, gid: int, top: Path) -> None:
+    """Let a group reach path: each directory from path up to top (a run directory, 0700) that
+    others cannot traverse gets that group and g+x (0710) - nothing above top is touched."""
+    for d in [path, *path.parents]:
+        if not d.is_relative_to(top):
+            return
+        st = d.stat()
+        if not st.st_mode & 0o001 and st.st_uid == os.geteuid():
+            os.chown(d, -1, gid)
+            d.chmod((st.st_mode & 0o7777) | 0o010)
+
+
 def _as(user: pwd.struct_passwd | None):
     if user is None:
         return None
@@ -106,8 +118,7 @@ def start_postgres(run: Run, log_statement: str = "none", timeout: float = 60.0)
             os.chown(path, user.pw_uid, user.pw_gid)
         # The server's own account must reach its directory: let its group traverse the run
         # directory (0710), nobody else.
-        os.chown(run.dir, -1, user.pw_gid)
-        run.dir.chmod(0o710)
+        grant_traverse(run.dir, user.pw_gid, run.dir)
     env = {"LC_ALL": "C", "LANG": "C"}
     code, out = run.run_command("initdb", [str(bindir / "initdb"), "-D", str(data), "-U", "labkit",
                                            "--pwfile", str(pwfile), "--auth=scram-sha-256", "-E", "UTF8",

@@ -27,8 +27,10 @@ def serve(args: argparse.Namespace) -> int:
 
     root = Path(args.dir).resolve() if args.dir else None
     if root:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(root, 0o700)  # the kubeconfig's token and the pods' output are the owner's alone
+        # 0711: the files in it are private (the kubeconfig 0600, the run directory 0700), but a
+        # database pod's unprivileged server account must pass through to its own directory
+        root.mkdir(mode=0o711, parents=True, exist_ok=True)
+        os.chmod(root, 0o711)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())

@@ -88,7 +88,8 @@ class Controllers:
             if not ns["metadata"].get("deletionTimestamp"):
                 continue
             name, left = ns["metadata"]["name"], 0
-            for resource in ("deployments", "replicasets", "pods", "secrets", "events"):
+            for resource in ("deployments", "replicasets", "pods", "services", "endpoints", "secrets",
+                             "configmaps", "events"):
                 for obj in self.store.list(resource, name):
                     left += 1
                     if resource == "pods":

@@ -222,7 +222,9 @@ class Handler(BaseHTTPRequestHandler):
     def _subresource(self, method: str, t: Target, query: dict, raw_query: str) -> None:
         if t.sub not in t.resource.subresources:
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({t.res}/{t.sub})")
-        if t.sub == "proxy":
+        if t.sub == "proxy" and t.res == "services":
+            self._service_proxy(method, t.ns or "", t.name or "", t.rest or "/", raw_query)
+        elif t.sub == "proxy":
             self._proxy(method, t.ns or "", t.name or "", t.rest or "/", raw_query)
         elif t.sub == "log":
             self._log(t.ns or "", t.name or "", query)
@@ -500,6 +502,26 @@ class Handler(BaseHTTPRequestHandler):
         host_port = runtime.host_port(port) if port else next(iter(runtime.ports.values()), None)
         if not host_port:
             raise ApiError(503, "ServiceUnavailable", f"pod {pod_name} has no port {port or '(none declared)'}")
+        self._forward(method, host_port, rest, raw_query, f"pod {pod_name}")
+
+    def _service_proxy(self, method: str, ns: str, name: str, rest: str, raw_query: str) -> None:
+        """services/[scheme:]NAME[:PORT]/proxy: one Ready endpoint of the Service, as the API server picks."""
+        parts = name.split(":")
+        if len(parts) == 3 or parts[0] in ("http", "https"):
+            scheme, parts = parts[0], parts[1:]
+            if scheme == "https":
+                raise ApiError(400, "BadRequest", "the local cluster proxies to services over http only")
+        svc, port = parts[0], (parts[1] if len(parts) > 1 else "")
+        try:
+            self.cluster.store.get("services", ns, svc)
+        except NotFound:
+            raise not_found("services", svc) from None
+        host_port = self.cluster.services.endpoint(ns, svc, port)
+        if not host_port:
+            raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{svc}"')
+        self._forward(method, host_port, rest, raw_query, f"service {svc}")
+
+    def _forward(self, method: str, host_port: int, rest: str, raw_query: str, what: str) -> None:
         body = self._read_raw()
         conn = http.client.HTTPConnection("127.0.0.1", host_port, timeout=30)
         try:
@@ -508,8 +530,7 @@ class Handler(BaseHTTPRequestHandler):
             resp = conn.getresponse()
             data = resp.read()
         except (OSError, http.client.HTTPException) as err:
-            raise ApiError(503, "ServiceUnavailable", f"error trying to reach pod {pod_name}: {err!r}") from None
+            raise ApiError(503, "ServiceUnavailable", f"error trying to reach {what}: {err!r}") from None
         finally:
             conn.close()
         self._send(resp.status, data, resp.getheader("Content-Type", "application/octet-stream"))
-

@@ -7,6 +7,8 @@ import contextlib
 import json
 import os
 import signal
+import socket
+import subprocess
 import threading
 import time
 import urllib.error
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..paths import write_private
 from ..runtime import ManagedProcess, free_port
 from .objects import now
-from .programs import argv_for
+from .programs import argv_for, image_env
+from .services import expand, service_env
 from .store import NotFound
 
 if TYPE_CHECKING:
@@ -55,6 +59,7 @@ class Container:
     next_probe: float = 0.0
     env: dict[str, str] = field(default_factory=dict)
     full_env: dict[str, str] = field(default_factory=dict)
+    root: Path | None = None
 
     @property
     def name(self) -> str:
@@ -117,6 +122,9 @@ class PodRuntime:
 
     # -- containers -------------------------------------------------------
     def _resolve_env(self, c: Container) -> dict[str, str]:
+        """The container's environment, in Kubernetes' order: the runtime's own variables, the
+        Services of the namespace, envFrom, then env - each value with $(VAR) expanded against
+        what is defined before it."""
         env = {"PATH": os.environ.get("PATH") or DEFAULT_PATH, "HOSTNAME": self.name, "POD_NAME": self.name,
                "POD_NAMESPACE": self.ns, "PYTHONUNBUFFERED": "1"}
         own = [p["containerPort"] for p in c.spec.get("ports") or []]
@@ -124,33 +132,70 @@ class PodRuntime:
             env["PORT"] = str(self.ports[own[0]])
         for port in own:
             env[f"PORT_{port}"] = str(self.ports[port])
+        env.update(image_env(c.spec.get("image", ""), self.ports))
+        if self.spec.get("enableServiceLinks", True):
+            env.update(service_env(self.cluster.store.list("services", self.ns)))
         for src in c.spec.get("envFrom") or []:
-            ref = src.get("secretRef") or {}
-            if ref.get("name"):
-                data = self._secret(ref["name"], ref.get("optional", False))
-                prefix = src.get("prefix", "")
-                env.update({prefix + k: v for k, v in (data or {}).items()})
+            for kind, read in (("secretRef", self._secret), ("configMapRef", self._configmap)):
+                ref = src.get(kind) or {}
+                if ref.get("name"):
+                    data = read(ref["name"], ref.get("optional", False))
+                    env.update({src.get("prefix", "") + k: v for k, v in (data or {}).items()})
         for e in c.spec.get("env") or []:
             if "valueFrom" not in e or e.get("valueFrom") is None:
-                env[e["name"]] = e.get("value") or ""
+                env[e["name"]] = expand(e.get("value") or "", env)
                 continue
             vf = e["valueFrom"]
-            if vf.get("secretKeyRef"):
-                ref = vf["secretKeyRef"]
-                data = self._secret(ref.get("name", ""), ref.get("optional", False))
-                if data is None:
-                    continue
-                if ref.get("key") not in data:
-                    if ref.get("optional"):
+            for kind, read in (("secretKeyRef", self._secret), ("configMapKeyRef", self._configmap)):
+                if vf.get(kind):
+                    ref = vf[kind]
+                    data = read(ref.get("name", ""), ref.get("optional", False))
+                    if data is None:
                         continue
-                    raise ConfigError("CreateContainerConfigError",
-                                      f"couldn't find key {ref.get('key')} in Secret {self.ns}/{ref.get('name')}")
-                env[e["name"]] = data[ref["key"]]
-            elif vf.get("fieldRef"):
+                    if ref.get("key") not in data:
+                        if ref.get("optional"):
+                            continue
+                        what = "Secret" if kind == "secretKeyRef" else "ConfigMap"
+                        raise ConfigError("CreateContainerConfigError",
+                                          f"couldn't find key {ref.get('key')} in {what} {self.ns}/{ref.get('name')}")
+                    env[e["name"]] = data[ref["key"]]
+            if vf.get("fieldRef"):
                 path = vf["fieldRef"].get("fieldPath")
                 env[e["name"]] = {"metadata.name": self.name, "metadata.namespace": self.ns,
-                                  "status.podIP": "127.0.0.1"}.get(path, "")
+                                  "status.podIP": "127.0.0.1", "status.hostIP": "127.0.0.1",
+                                  "spec.nodeName": NODE}.get(path, "")
         return env
+
+    def _configmap(self, name: str, optional: bool) -> dict[str, str] | None:
+        try:
+            return dict(self.cluster.store.get("configmaps", self.ns, name).get("data") or {})
+        except NotFound:
+            if optional:
+                return None
+            raise ConfigError("CreateContainerConfigError", f'configmap "{name}" not found') from None
+
+    def _volumes(self, c: Container) -> Path:
+        """The container's root directory, with its configMap, secret and emptyDir mounts written in.
+
+        A local container shares the machine's filesystem; the images labkit maps read their
+        well-known paths (a database's data directory, its init scripts) under this root."""
+        root = self.cluster.run.dir / "pods" / f"{self.ns}.{self.name}" / c.name
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        volumes = {v.get("name"): v for v in self.spec.get("volumes") or []}
+        for mount in c.spec.get("volumeMounts") or []:
+            volume = volumes.get(mount.get("name"))
+            if volume is None:
+                raise ConfigError("CreateContainerConfigError", f'volume "{mount.get("name")}" is not defined')
+            target = root / str(mount.get("mountPath", "")).lstrip("/")
+            target.mkdir(parents=True, exist_ok=True)
+            files: dict[str, str] | None = {}
+            if volume.get("configMap"):
+                files = self._configmap(volume["configMap"].get("name", ""), volume["configMap"].get("optional", False))
+            elif volume.get("secret"):
+                files = self._secret(volume["secret"].get("secretName", ""), volume["secret"].get("optional", False))
+            for key, value in (files or {}).items():
+                write_private(target / key, value)
+        return root
 
     def _secret(self, name: str, optional: bool) -> dict[str, str] | None:
         try:
@@ -167,10 +212,14 @@ class PodRuntime:
         except LookupError as err:
             raise ConfigError("ErrImagePull", str(err)) from None
         c.env = self._resolve_env(c)  # read now: a pod sees the Secret as it is at start
+        argv = [expand(a, c.env) for a in argv]
+        root = self._volumes(c)
+        workdir = c.spec.get("workingDir")
         log_name = f"{self.ns}.{self.name}.{c.name}.{c.restarts}"
         self._event("Pulled", f'Container image "{c.spec.get("image", "")}" already present on machine', c)
         c.proc = self.cluster.run.start_process(log_name, argv, env=c.env, inherit_env=False,
-                                                cwd=c.spec.get("workingDir") or None, stamped=True)
+                                                cwd=workdir or root, stamped=True)
+        c.root = root
         c.full_env = self.cluster.run.process_env(c.env, inherit_env=False)
         self._event("Created", f"Created container: {c.name}", c)
         self._event("Started", f"Started container {c.name}", c)
@@ -229,20 +278,7 @@ class PodRuntime:
         if not probe or c.proc is None or time.monotonic() < c.next_probe:
             return False
         c.next_probe = time.monotonic() + float(probe.get("periodSeconds", 10))
-        ok, why = False, "no such port"
-        get = probe.get("httpGet") or {}
-        port = self.host_port(get.get("port"), c)
-        if port:
-            url = f"http://127.0.0.1:{port}{get.get('path', '/')}"
-            try:
-                with urllib.request.urlopen(url, timeout=float(probe.get("timeoutSeconds", 1))) as resp:
-                    ok = 200 <= resp.status < 400
-                    why = f"HTTP probe failed with statuscode: {resp.status}"
-            except urllib.error.HTTPError as err:
-                ok = 200 <= err.code < 400
-                why = f"HTTP probe failed with statuscode: {err.code}"
-            except (OSError, ValueError) as err:
-                ok, why = False, f'Get "{url}": {getattr(err, "reason", None) or err}'
+        ok, why = self._check(probe, c)
         if not ok:
             self._event("Unhealthy", f"Readiness probe failed: {why}", c, warning=True)
         before = c.ready
@@ -255,6 +291,43 @@ class PodRuntime:
             if c.failures >= int(probe.get("failureThreshold", 3)) or not c.ready:
                 c.ready = False
         return before != c.ready
+
+    def _check(self, probe: dict[str, Any], c: Container) -> tuple[bool, str]:
+        """Run one probe (httpGet, tcpSocket or exec) as the kubelet does; (passed, why not)."""
+        timeout = float(probe.get("timeoutSeconds", 1))
+        if probe.get("exec"):
+            argv = (probe["exec"].get("command") or [])
+            if not argv:
+                return False, "exec probe has no command"
+            try:
+                done = subprocess.run(argv, env=c.full_env, cwd=str(c.root) if c.root else None, timeout=timeout,
+                                      stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            except subprocess.TimeoutExpired:
+                return False, f"command timed out after {timeout:g}s"
+            except OSError as err:
+                return False, f"exec failed: {err}"
+            return done.returncode == 0, (done.stdout + done.stderr).strip()[-200:] or f"exit code {done.returncode}"
+        if probe.get("tcpSocket"):
+            port = self.host_port(probe["tcpSocket"].get("port"), c)
+            if not port:
+                return False, "no such port"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=timeout).close()
+                return True, ""
+            except OSError as err:
+                return False, f"dial tcp 127.0.0.1:{port}: {err}"
+        get = probe.get("httpGet") or {}
+        port = self.host_port(get.get("port"), c)
+        if not port:
+            return False, "no such port"
+        url = f"http://127.0.0.1:{port}{get.get('path', '/')}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                return 200 <= resp.status < 400, f"HTTP probe failed with statuscode: {resp.status}"
+        except urllib.error.HTTPError as err:
+            return 200 <= err.code < 400, f"HTTP probe failed with statuscode: {err.code}"
+        except (OSError, ValueError) as err:
+            return False, f'Get "{url}": {getattr(err, "reason", None) or err}'
 
     def _shutdown(self) -> None:
         for c in self.containers:
@@ -364,7 +437,7 @@ class PodRuntime:
         c = self._container(container)
         if c.proc is None:
             raise LookupError(f'container "{c.name}" in pod "{self.name}" is not running')
-        return dict(c.full_env), c.spec.get("workingDir") or None
+        return dict(c.full_env), c.spec.get("workingDir") or (str(c.root) if c.root else None)
 
     def track_exec(self, proc: Any) -> None:
         """An exec'd process: killed with the pod (and by its own connection's end)."""

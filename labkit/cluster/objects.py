@@ -21,6 +21,9 @@ KINDS = {
     "replicasets": ("apps/v1", "ReplicaSet"),
     "namespaces": ("v1", "Namespace"),
     "events": ("v1", "Event"),
+    "services": ("v1", "Service"),
+    "endpoints": ("v1", "Endpoints"),
+    "configmaps": ("v1", "ConfigMap"),
 }
 CLUSTER_SCOPED = {"namespaces"}
 
@@ -145,7 +148,8 @@ def prepare(resource: str, obj: Any, namespace: str, old: dict | None = None) ->
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now()
     {"secrets": _secret, "pods": _pod, "deployments": _deployment, "replicasets": _replicaset,
-     "namespaces": _namespace, "events": _event}[resource](obj)
+     "namespaces": _namespace, "events": _event, "configmaps": _configmap, "endpoints": _endpoints,
+     "services": lambda o: _service(o, old)}[resource](obj)
     return obj
 
 
@@ -183,6 +187,56 @@ def _secret(obj: dict) -> None:
     for key, value in (obj.pop("stringData", None) or {}).items():
         data[key] = base64.b64encode(str(value).encode()).decode()
     obj["data"] = data
+
+
+def _configmap(obj: dict) -> None:
+    for key in ("data", "binaryData"):
+        value = obj.get(key)
+        if value is not None and (not isinstance(value, dict)
+                                  or not all(isinstance(v, str) for v in value.values())):
+            raise Invalid(key, "must be a map of string to string")
+
+
+def _endpoints(obj: dict) -> None:
+    subsets = obj.get("subsets")
+    if subsets is not None and not isinstance(subsets, list):
+        raise Invalid("subsets", "must be a list")
+
+
+def _service(obj: dict, old: dict | None) -> None:
+    spec = _require(obj, "spec")
+    spec.setdefault("type", "ClusterIP")
+    if spec["type"] not in ("ClusterIP", "NodePort", "LoadBalancer"):
+        raise Invalid("spec.type", f"Unsupported value: {spec['type']!r}: the local cluster serves ClusterIP")
+    ports = spec.get("ports")
+    if not isinstance(ports, list) or not ports:
+        raise Invalid("spec.ports", "Required value")
+    names = set()
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict) or type(port.get("port")) is not int or not 0 < port["port"] < 65536:
+            raise Invalid(f"spec.ports[{i}].port", "must be an integer between 1 and 65535")
+        if len(ports) > 1 and not port.get("name"):
+            raise Invalid(f"spec.ports[{i}].name", "Required value: a Service with several ports names each")
+        if port.get("name") in names:
+            raise Invalid(f"spec.ports[{i}].name", f"Duplicate value: {port['name']!r}")
+        names.add(port.get("name"))
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port["port"])
+    _labels(spec.get("selector"), "spec.selector")
+    before = (old or {}).get("spec") or {}
+    if spec.get("clusterIP") in (None, "") and before.get("clusterIP"):
+        spec["clusterIP"] = before["clusterIP"]
+    if spec.get("clusterIP") not in ("None", None, "") and before.get("clusterIP") \
+            and spec["clusterIP"] != before["clusterIP"]:
+        raise Invalid("spec.clusterIP", "field is immutable")
+    # No virtual IPs here: a Service port is a port on 127.0.0.1 (see services.py).
+    spec["clusterIP"] = "None" if spec.get("clusterIP") == "None" else "127.0.0.1"
+    spec["clusterIPs"] = [spec["clusterIP"]]
+    spec.setdefault("sessionAffinity", "None")
+    spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    obj.setdefault("status", {"loadBalancer": {}})
 
 
 def _pod(obj: dict) -> None:

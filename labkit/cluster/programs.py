@@ -15,7 +15,21 @@ IMAGES: dict[str, list[str]] = {
     "labkit/tiny-http": [sys.executable, "-m", "labkit.cluster.tinyhttp"],
     "labkit/secrets-app": [sys.executable, str(LABS / "04-secrets-rotation" / "app" / "app.py")],
     "labkit/canary-app": [sys.executable, str(LABS / "05-canary-rollback" / "app" / "app.py")],
+    # The official image's documented interface (POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB,
+    # PGDATA, /docker-entrypoint-initdb.d), run on this machine's PostgreSQL: labkit/pgimage.py
+    "postgres": [sys.executable, "-m", "labkit.pgimage"],
+    "docker.io/library/postgres": [sys.executable, "-m", "labkit.pgimage"],
 }
+
+
+def image_env(image: str, host_ports: dict[int, int]) -> dict[str, str]:
+    """Variables an image's local program needs that its real image does not (the remapped port).
+
+    PostgreSQL's clients (psql, pg_isready) read PGPORT: inside the real image the server is
+    on 5432; here it is on the pod's port for 5432, so `kubectl exec ... psql` works on both."""
+    if IMAGES.get(image_name(image), [None])[-1] == "labkit.pgimage" and 5432 in host_ports:
+        return {"PGPORT": str(host_ports[5432])}
+    return {}
 
 
 def image_name(image: str) -> str:

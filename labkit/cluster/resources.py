@@ -46,6 +46,10 @@ RESOURCES: dict[str, Resource] = {r.plural: r for r in (
     Resource("pods", "Pod", "", "v1", True, ("po",), subresources=("log", "exec", "proxy", "status"),
              categories=("all",)),
     Resource("secrets", "Secret", "", "v1", True),
+    Resource("configmaps", "ConfigMap", "", "v1", True, ("cm",)),
+    Resource("services", "Service", "", "v1", True, ("svc",), subresources=("proxy", "status"),
+             categories=("all",)),
+    Resource("endpoints", "Endpoints", "", "v1", True, ("ep",)),
     Resource("events", "Event", "", "v1", True, ("ev",)),
     Resource("deployments", "Deployment", "apps", "v1", True, ("deploy",), subresources=("scale", "status"),
              categories=("all",)),
@@ -75,6 +79,8 @@ def resource_list(prefix: str) -> dict:
                     **({"categories": list(r.categories)} if r.categories else {})})
         for sub in r.subresources:
             g, v, kind, verbs = SUBRESOURCE_KINDS[sub]
+            if sub == "proxy":
+                kind = f"{r.kind}ProxyOptions"
             entry = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
                      "kind": kind or r.kind, "verbs": list(verbs)}
             if g is not None and (g, v) != (group, version):

@@ -24,6 +24,7 @@ from .controllers import Controllers
 from .events import Recorder
 from .handler import Handler
 from .kubelet import PodRuntime
+from .services import Services
 from .store import NotFound, Store
 from .tls import client_context, make_certificates
 
@@ -62,6 +63,7 @@ class LocalCluster:
         self.token = secrets.token_urlsafe(32)
         self.events = Recorder(self.store)
         self._targets_text = ""
+        self.services = Services(self)
         for ns in SYSTEM_NAMESPACES:
             self.store.create("namespaces", "", {"metadata": {"name": ns}})
 
@@ -99,6 +101,7 @@ class LocalCluster:
             runtime.terminate()
         for runtime in list(self.pods.values()):
             runtime.finished.wait(10)
+        self.services.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -129,6 +132,7 @@ class LocalCluster:
         while not self._stop.is_set():
             try:
                 controllers.reconcile()
+                self.services.reconcile()
                 self._write_targets()
             except Exception as err:  # a reconcile error must not kill the loop
                 (self.run.logs / "cluster-controller.err").open("a").write(f"{type(err).__name__}: {err}\n")

@@ -106,6 +106,26 @@ def _event(e: dict) -> Row:
             age(e.get("firstTimestamp") or last), e.get("count", 1), e["metadata"]["name"]]
 
 
+def _service(svc: dict) -> Row:
+    spec = svc.get("spec") or {}
+    ports = ",".join(f"{p['port']}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or []) or "<none>"
+    selector = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items()) or "<none>"
+    return [svc["metadata"]["name"], spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>", "<none>",
+            ports, age(svc["metadata"].get("creationTimestamp")), selector]
+
+
+def _endpoints(ep: dict) -> Row:
+    pairs = [f"{a['ip']}:{p['port']}" for s in ep.get("subsets") or [] for a in s.get("addresses") or []
+             for p in s.get("ports") or []]
+    shown = ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
+    return [ep["metadata"]["name"], shown or "<none>", age(ep["metadata"].get("creationTimestamp"))]
+
+
+def _configmap(cm: dict) -> Row:
+    return [cm["metadata"]["name"], len(cm.get("data") or {}) + len(cm.get("binaryData") or {}),
+            age(cm["metadata"].get("creationTimestamp"))]
+
+
 def _col(name: str, kind: str = "string", priority: int = 0, fmt: str = "") -> dict[str, Any]:
     return {"name": name, "type": kind, "format": fmt, "description": "", "priority": priority}
 
@@ -122,6 +142,10 @@ TABLES: dict[str, tuple[list[dict], Callable[[dict], Row]]] = {
                      _col("Age"), *WIDE_WORKLOAD], _replicaset),
     "secrets": ([NAME, _col("Type"), _col("Data", "integer"), _col("Age")], _secret),
     "namespaces": ([NAME, _col("Status"), _col("Age")], _namespace),
+    "services": ([NAME, _col("Type"), _col("Cluster-IP"), _col("External-IP"), _col("Port(s)"), _col("Age"),
+                  _col("Selector", priority=1)], _service),
+    "endpoints": ([NAME, _col("Endpoints"), _col("Age")], _endpoints),
+    "configmaps": ([NAME, _col("Data", "integer"), _col("Age")], _configmap),
     "events": ([_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message"),
                 _col("Subobject", priority=1), _col("Source", priority=1), _col("First Seen", priority=1),
                 _col("Count", "integer", 1), _col("Name", priority=1)], _event),

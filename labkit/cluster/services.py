@@ -1,0 +1,250 @@
+"""Services on the local cluster: Endpoints, a balancing loopback port per Service port, service env.
+
+Kubernetes semantics, with one local difference: there are no virtual IPs, so each
+ClusterIP Service port is a TCP listener on 127.0.0.1 and a free port. Pods see it the
+way Kubernetes shows a Service to pods created after it - ``<NAME>_SERVICE_HOST`` and
+``<NAME>_SERVICE_PORT`` (and ``_PORT_<PORTNAME>``) - so a manifest that reads those
+variables (``$(POSTGRES_SERVICE_HOST)``) runs unchanged on both clusters. Connections
+go round-robin to the Ready, non-terminating pods the selector matches; a pod that
+leaves Ready gets no new connections, the ones it has are left alone (as conntrack).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+import select
+import socket
+import struct
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..runtime import LOCALHOST
+from .objects import now
+from .store import NotFound
+
+if TYPE_CHECKING:
+    from .server import LocalCluster
+
+PORTS_ANNOTATION = "labkit.dev/ports"  # where a local Service port listens (for people; no code reads it)
+REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+def expand(value: str, env: dict[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion: a defined VAR is replaced, an undefined one left as written,
+    $$ is a literal $."""
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+
+    return REF.sub(sub, value)
+
+
+def env_name(service: str) -> str:
+    return service.upper().replace("-", "_")
+
+
+def service_env(services: list[dict]) -> dict[str, str]:
+    """The variables Kubernetes gives a pod for each Service of its namespace that has a cluster IP."""
+    env: dict[str, str] = {}
+    for svc in services:
+        spec = svc.get("spec") or {}
+        local = json.loads((svc["metadata"].get("annotations") or {}).get(PORTS_ANNOTATION) or "{}")
+        if spec.get("clusterIP") in (None, "", "None") or not spec.get("ports") or not local:
+            continue
+        name = env_name(svc["metadata"]["name"])
+        ports = spec["ports"]
+        env[f"{name}_SERVICE_HOST"] = LOCALHOST
+        env[f"{name}_SERVICE_PORT"] = str(local.get(str(ports[0]["port"]), ports[0]["port"]))
+        for p in ports:
+            if p.get("name"):
+                env[f"{name}_SERVICE_PORT_{env_name(p['name'])}"] = str(local.get(str(p["port"]), p["port"]))
+    return env
+
+
+class Listener:
+    """One Service port: accepts on 127.0.0.1 and pipes each connection to the next endpoint."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.backends: list[int] = []
+        self._rr = itertools.count()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((LOCALHOST, 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, name=f"svc-{label}", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            backends = list(self.backends)
+            if not backends:  # no endpoints: the connection is reset, as kube-proxy rejects it
+                with contextlib.suppress(OSError):
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    client.close()
+                continue
+            port = backends[next(self._rr) % len(backends)]
+            threading.Thread(target=self._serve, args=(client, port), daemon=True).start()
+
+    def _serve(self, client: socket.socket, port: int) -> None:
+        try:
+            upstream = socket.create_connection((LOCALHOST, port), timeout=5)
+        except OSError:
+            client.close()
+            return
+        peer = {client: upstream, upstream: client}
+        reading = {client, upstream}
+        try:
+            while reading and not self._closed.is_set():
+                ready, _, _ = select.select(list(reading), [], [], 0.5)
+                for s in ready:
+                    data = s.recv(65536)
+                    if data:
+                        peer[s].sendall(data)
+                    else:  # one side finished sending: pass the half-close on
+                        reading.discard(s)
+                        with contextlib.suppress(OSError):
+                            peer[s].shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            client.close()
+            upstream.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def _container_port(pod: dict, port: dict) -> int | None:
+    """A Service port's targetPort as the pod's container port number."""
+    target = port.get("targetPort", port["port"])
+    if isinstance(target, int) or str(target).isdigit():
+        return int(target)
+    for c in pod["spec"]["containers"]:
+        for p in c.get("ports") or []:
+            if p.get("name") == target:
+                return p["containerPort"]
+    return None
+
+
+class Services:
+    """The endpoints controller and the service proxy of the local cluster, in one reconcile pass."""
+
+    def __init__(self, cluster: LocalCluster):
+        self.cluster, self.store = cluster, cluster.store
+        self.listeners: dict[tuple[str, int], Listener] = {}  # (service uid, port) -> listener
+        self.backends: dict[tuple[str, str, int], list[int]] = {}  # (ns, name, port) -> Ready pods' host ports
+
+    def reconcile(self) -> None:
+        if self.cluster.stopping():
+            return
+        live: set[tuple[str, int]] = set()
+        backends: dict[tuple[str, str, int], list[int]] = {}
+        for svc in self.store.list("services", None):
+            meta, spec = svc["metadata"], svc.get("spec") or {}
+            ns, name = meta["namespace"], meta["name"]
+            ports = spec.get("ports") or []
+            endpoints = self._endpoints(svc) if spec.get("selector") else None
+            local: dict[str, int] = {}
+            for port in ports:
+                key = (meta["uid"], port["port"])
+                hosts = [h for _, h in (endpoints or {}).get(port["port"], []) if h]
+                backends[(ns, name, port["port"])] = hosts
+                if spec.get("clusterIP") == "None":
+                    continue
+                live.add(key)
+                if key not in self.listeners:
+                    self.listeners[key] = Listener(f"{ns}/{name}:{port['port']}")
+                self.listeners[key].backends = hosts
+                local[str(port["port"])] = self.listeners[key].port
+            text = json.dumps(local, sort_keys=True)
+            if local and (meta.get("annotations") or {}).get(PORTS_ANNOTATION) != text:
+                with contextlib.suppress(NotFound):
+                    self.store.update("services", ns, name,
+                                      lambda o, t=text: o["metadata"]["annotations"].__setitem__(PORTS_ANNOTATION, t))
+            if endpoints is not None:
+                self._write_endpoints(svc, endpoints)
+        for key in set(self.listeners) - live:
+            self.listeners.pop(key).close()
+        self.backends = backends
+
+    def _endpoints(self, svc: dict) -> dict[int, list[tuple[dict, int]]]:
+        """Per Service port: (address, host port) for every matching pod; Ready ones have a host port."""
+        selector = ",".join(f"{k}={v}" for k, v in svc["spec"]["selector"].items())
+        out: dict[int, list[tuple[dict, int]]] = {}
+        for pod in self.store.list("pods", svc["metadata"]["namespace"], selector):
+            runtime = self.cluster.runtime(pod["metadata"]["namespace"], pod["metadata"]["name"])
+            if pod["metadata"].get("deletionTimestamp") or runtime is None:
+                continue
+            ready = runtime.ready()
+            for port in svc["spec"].get("ports") or []:
+                number = _container_port(pod, port)
+                host = runtime.ports.get(number) if number else None
+                if number is None:
+                    continue
+                address = {"ip": LOCALHOST, "nodeName": "labkit-local",
+                           "targetRef": {"kind": "Pod", "namespace": pod["metadata"]["namespace"],
+                                         "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}}
+                out.setdefault(port["port"], []).append(({**address, "_ready": ready, "_port": number},
+                                                         host if ready and host else 0))
+        return out
+
+    def _write_endpoints(self, svc: dict, endpoints: dict[int, list[tuple[dict, int]]]) -> None:
+        subsets: dict[str, dict[str, Any]] = {}
+        for port in svc["spec"].get("ports") or []:
+            for address, _ in endpoints.get(port["port"], []):
+                key = str(address["_port"])
+                entry = subsets.setdefault(key, {"addresses": [], "notReadyAddresses": [], "ports": []})
+                clean = {k: v for k, v in address.items() if not k.startswith("_")}
+                bucket = entry["addresses"] if address["_ready"] else entry["notReadyAddresses"]
+                if clean not in bucket:
+                    bucket.append(clean)
+                ep_port = {"port": address["_port"], "protocol": port.get("protocol", "TCP"),
+                           **({"name": port["name"]} if port.get("name") else {})}
+                if ep_port not in entry["ports"]:
+                    entry["ports"].append(ep_port)
+        body = {"metadata": {"name": svc["metadata"]["name"], "labels": dict(svc["metadata"].get("labels") or {})},
+                "subsets": [{k: sorted(v, key=json.dumps) if k != "ports" else v for k, v in s.items() if v}
+                            for s in subsets.values()]}
+        ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
+        if not body["subsets"]:
+            del body["subsets"]
+        try:
+            old = self.store.get("endpoints", ns, name)
+        except NotFound:
+            self.store.create("endpoints", ns, body)
+            return
+        if old.get("subsets") != body.get("subsets") or old["metadata"].get("labels") != body["metadata"]["labels"]:
+            body["metadata"]["annotations"] = {"endpoints.kubernetes.io/last-change-trigger-time": now()}
+            self.store.replace("endpoints", ns, name, body)
+
+    def endpoint(self, ns: str, name: str, port: str) -> int | None:
+        """A Ready pod's host port for a Service port (its number, name, or empty for the first)."""
+        try:
+            svc = self.store.get("services", ns, name)
+        except NotFound:
+            return None
+        ports = (svc.get("spec") or {}).get("ports") or []
+        chosen = next((p for p in ports if not port or p.get("name") == port or str(p["port"]) == port), None)
+        if chosen is None:
+            return None
+        hosts = self.backends.get((ns, name, chosen["port"])) or []
+        return hosts[next(_pick) % len(hosts)] if hosts else None
+
+    def close(self) -> None:
+        for listener in self.listeners.values():
+            listener.close()
+        self.listeners.clear()
+
+
+_pick = itertools.count()
