@@ -56,7 +56,7 @@ def find_binary(name: str) -> str | None:
 
 def _present(need: Need) -> str | None:
     if need.kind == "kubectl":
-        from .cluster.kubectl import find_kubectl
+        from .kube.kubectl import find_kubectl
 
         found = find_kubectl()
         return f"{found.path} ({found.version})" if found else None

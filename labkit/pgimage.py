@@ -8,7 +8,8 @@ superuser; ``POSTGRES_DB`` (default: that user) is created; ``PGDATA`` (default
 and ``*.sh`` in /docker-entrypoint-initdb.d in name order, against a server on a port of its
 own; then the real server. Connections authenticate with scram-sha-256, also
 from inside the pod (``POSTGRES_HOST_AUTH_METHOD=trust`` is refused). SIGTERM stops it with a
-fast shutdown, as the image's STOPSIGNAL does.
+fast shutdown, as the image's STOPSIGNAL does. Container args are server options, as
+with the image (``args: ["-c", "log_statement=all"]``).
 
 Local differences: absolute paths are under the container's root directory (its working
 directory, where the kubelet writes its volume mounts); the server listens on 127.0.0.1 at
@@ -76,8 +77,13 @@ def _tool(bindir: Path, name: str) -> str:
 
 
 class Image:
-    def __init__(self, env: dict[str, str], root: Path):
+    def __init__(self, env: dict[str, str], root: Path, args: list[str]):
         self.env, self.root = env, root
+        if args and args[0] == "postgres":  # `args: [postgres, -c, ...]` as with the image
+            args = args[1:]
+        if any(not a.startswith("-") and (i == 0 or args[i - 1] not in ("-c",)) for i, a in enumerate(args)):
+            raise ImageError(f"unsupported arguments {args}: the server takes options such as -c name=value")
+        self.args = args
         self.password = _password(env, root)
         self.user = env.get("POSTGRES_USER") or "postgres"
         self.db = env.get("POSTGRES_DB") or self.user
@@ -131,7 +137,7 @@ class Image:
         self.listening = port
         settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": "",
                     "password_encryption": "scram-sha-256", "log_connections": "on"}
-        argv = [str(self.bindir / "postgres"), "-D", str(self.data)] + [f"-c{k}={v}" for k, v in settings.items()]
+        argv = [str(self.bindir / "postgres"), "-D", str(self.data)] + [f"-c{k}={v}" for k, v in settings.items()] + self.args
         self.server = subprocess.Popen(argv, env={**self.env, "LC_ALL": "C", "LANG": "C"}, cwd=str(self.data),
                                        preexec_fn=_child_setup(self.os_user))
 
@@ -189,7 +195,7 @@ class Image:
 def main() -> int:
     image = None
     try:
-        image = Image(dict(os.environ), Path.cwd())
+        image = Image(dict(os.environ), Path.cwd(), sys.argv[1:])
         signal.signal(signal.SIGTERM, image.terminate)
         if not (image.data / "PG_VERSION").exists():
             try:

@@ -14,8 +14,9 @@ from kubernetes import client
 from kubernetes import config as kube_config
 from kubernetes.client.exceptions import ApiException
 
-from labkit.cluster import rollout, start_cluster
-from labkit.cluster.rollout import RolloutTimeout
+from labkit.cluster import start_cluster
+from labkit.kube import rollout
+from labkit.kube.rollout import RolloutTimeout
 from labkit.cluster.tls import client_context
 from labkit.runtime import Run, port_is_listening
 
@@ -228,7 +229,7 @@ def test_an_invalid_object_is_answered_422_naming_the_field(cluster, body, field
 
 def test_unknown_paths_and_methods_get_status_answers(cluster):
     api, core, _ = apis(cluster)
-    resp = raw(cluster, "GET", f"/api/v1/namespaces/{NS}/configmaps")
+    resp = raw(cluster, "GET", f"/api/v1/namespaces/{NS}/persistentvolumeclaims")
     assert resp.status == 404 and json.loads(resp.read())["reason"] == "NotFound"
     resp = raw(cluster, "PUT", f"/api/v1/namespaces/{NS}/pods")
     assert resp.status == 405 and json.loads(resp.read())["kind"] == "Status"
@@ -258,17 +259,20 @@ def test_the_kubeconfig_works_with_the_official_loader(cluster):
     assert client.CoreV1Api(api).list_namespaced_secret(NS).items == []
 
 
-def test_prometheus_scrapes_the_pods_found_through_file_sd(cluster):
-    from labkit.prometheus import find_prometheus, start_prometheus
+def test_prometheus_discovers_the_pods_through_the_api_and_scrapes_them_through_the_pod_proxy(cluster):
+    from labkit.paths import LABS
+    from labkit.prometheus import find_prometheus, start_kubernetes_prometheus
 
     try:
         find_prometheus()
     except Exception:
         pytest.skip("prometheus is not installed (make system installs it)")
     api, _, apps = apis(cluster)
-    apps.create_namespaced_deployment(NS, tiny(replicas=2, annotations={"prometheus.io/scrape": "true"}))
+    apps.create_namespaced_deployment(NS, tiny(replicas=2, annotations={"prometheus.io/scrape": "true",
+                                                                        "prometheus.io/port": "8080"}))
     rollout.wait_rollout(api, "tiny", NS, timeout=30)
-    prom = start_prometheus(cluster.run, cluster.targets_file)
+    prom = start_kubernetes_prometheus(cluster.run, LABS / "05-canary-rollback" / "prometheus" / "prometheus.yml",
+                                       api)
     prom.wait_for_data('count(tiny_requests_total{app="tiny",namespace="default"}) == 2', timeout=30)
     pods = {r["metric"]["pod"] for r in prom.query('tiny_requests_total{app="tiny"}')}
     assert pods == {p.metadata.name for p in rollout.ready_pods(api, "tiny", NS)}
@@ -329,5 +333,7 @@ def test_cluster_serve_dir_is_private(tmp_path):
     target = tmp_path / "k"
     with cluster_serve(target) as (proc, kubeconfig):
         assert kubeconfig.stat().st_mode & 0o777 == 0o600
-        assert target.stat().st_mode & 0o777 == 0o700
+        assert target.stat().st_mode & 0o777 == 0o711  # passable (a database pod's own account), not listable
+        (run_dir,) = [d for d in target.iterdir() if d.is_dir()]
+        assert run_dir.stat().st_mode & 0o077 in (0, 0o010)
         assert stop_serve(proc) == 0

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from conftest import LABKIT
 
-from labkit.cluster import rollout
+from labkit.kube import psql, rollout
 from labkit.runtime import Run, port_is_listening
 from labkit.secrets.check import read_current, verify
 from labkit.secrets.creds import (
@@ -83,11 +83,17 @@ def test_when_the_naive_rotation_runs_then_verify_catches_every_pod(lab):
     assert sum("AWSCURRENT" in st for st in stages(lab).values()) == 1
 
 
+def database_port(lab) -> int:
+    """Where the local cluster's postgres Service listens (this test reaches the database directly)."""
+    svc = lab.cluster.local.store.get("services", "default", "postgres")
+    return json.loads(svc["metadata"]["annotations"]["labkit.dev/ports"])["5432"]
+
+
 def test_alternating_users_switch_the_user_and_leave_the_old_login_working(lab):
     before, _ = read_current(lab.target)
     result = lab.rotate("alternating")
     assert result.ok and result.user == "appuser_b"
-    with psycopg.connect(host="127.0.0.1", port=lab.pg.port, dbname="appdb", user="appuser",
+    with psycopg.connect(host="127.0.0.1", port=database_port(lab), dbname="appdb", user="appuser",
                          password=before["password"], connect_timeout=5) as conn:
         assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 100
     assert lab.rotate("alternating").user == "appuser"
@@ -95,8 +101,7 @@ def test_alternating_users_switch_the_user_and_leave_the_old_login_working(lab):
 
 def test_when_the_database_is_unreachable_then_the_step_is_named_and_nothing_changed(lab):
     before, version = read_current(lab.target)
-    lab.target.db_admin = lambda: psycopg.connect(host="127.0.0.1", port=1, dbname="postgres", user="x",
-                                                  connect_timeout=2)
+    lab.target.db_admin = psql.admin(lab.kubeconfig, "appdb", "deploy/no-such-database")
     result = lab.rotate()
     assert (result.ok, result.failed_step, result.exit_code) == (False, "set_db_password", 1)
     assert "AWSCURRENT" in result.recovery and read_current(lab.target)[1] == version
@@ -105,7 +110,7 @@ def test_when_the_database_is_unreachable_then_the_step_is_named_and_nothing_cha
 
 def test_when_the_secret_patch_is_refused_then_the_database_password_is_put_back(lab):
     _, version = read_current(lab.target)
-    lab.cluster.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
+    lab.cluster.local.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
     result = lab.rotate()
     assert (result.failed_step, result.exit_code) == ("update_k8s_secret", 1)
     assert "set back" in result.recovery and read_current(lab.target)[1] == version
@@ -129,21 +134,10 @@ def test_when_verification_fails_then_exit_2_and_nothing_is_promoted(lab):
     _, version = read_current(lab.target)
     original = lab.target.db_admin
 
-    def sabotage():  # the rotation's ALTER ROLE goes through, then someone changes it again
-        conn = original()
-        real_execute = conn.execute
-
-        def execute(query, *args, **kwargs):
-            result = real_execute(query, *args, **kwargs)
-            set_password_behind(conn)
-            return result
-
-        def set_password_behind(c):
-            c.execute = real_execute
-            set_password(c, "appuser", new_password())
-
-        conn.execute = execute
-        return conn
+    def sabotage(sql: str) -> str:  # the rotation's ALTER ROLE goes through, then someone changes it again
+        out = original(sql)
+        set_password(original, "appuser", new_password())
+        return out
 
     lab.target.db_admin = sabotage
     result = lab.rotate()
@@ -157,13 +151,13 @@ def test_the_password_never_leaks_into_logs_sql_files_or_process_arguments(lab):
     lab.rotate("single")
     lab.naive_rotation()
     lab.rotate("alternating")
-    lab.cluster.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
+    lab.cluster.local.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
     lab.rotate("single")
     digests = lab.audit_digests()
     assert len(digests) >= 6
     args = subprocess.run(["ps", "-eo", "args"], capture_output=True).stdout
     assert find_leaks(args, digests) == []
-    log = lab.pg.log_file.read_bytes()
+    log = b"".join(p.read_bytes() for p in lab.run.logs.glob("default.postgres-*.out"))
     assert b"ALTER ROLE" in log and b"SCRAM-SHA-256$4096:" in log  # log_statement=all saw the SQL ...
     assert find_leaks(log, digests) == []  # ... and only the verifier
     for path in lab.run.dir.rglob("*"):
@@ -185,11 +179,11 @@ def test_cli_verify_and_rotate_exit_codes(lab):
     assert code == 2 and sorted(out["failing_pods"]) == sorted(lab.pods())
     code, out, err = cli(lab, "rotate", "--strategy", "alternating")
     assert code == 0 and out["ok"] and out["user"] == "appuser_b", err
-    lab.cluster.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
+    lab.cluster.local.inject_fault("PATCH", "/api/v1/namespaces/default/secrets/db-credentials", 500)
     code, out, _ = cli(lab, "rotate")
     assert code == 1 and out["failed_step"] == "update_k8s_secret"
-    code, _, err = cli(lab, "verify", env={"LABKIT_DB_DSN": "host=127.0.0.1 password=x"})
-    assert code == 1 and "must not contain a password" in err and "Traceback" not in err
+    code, _, err = cli(lab, "verify", "--kubeconfig", str(lab.run.dir / "no-such-kubeconfig"))
+    assert code == 1 and "no such kubeconfig" in err and "Traceback" not in err
 
 
 def test_the_exercise_checker_says_false_when_the_probe_still_checks_only_http(lab):

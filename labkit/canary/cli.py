@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ..errors import InputError
 
@@ -54,13 +53,10 @@ def run_watch(args: argparse.Namespace) -> int:
     if not args.dry_run:
         if not args.kubeconfig:
             raise InputError("--kubeconfig is needed to roll back (or use --dry-run)")
-        if not Path(args.kubeconfig).exists():
-            raise InputError(f"{args.kubeconfig}: no such kubeconfig")
-        from kubernetes import config as kube_config
+        from ..cluster import open_cluster
+        from ..kube import rollout
 
-        from ..cluster import rollout
-
-        api_client = kube_config.new_client_from_config(config_file=args.kubeconfig)
+        api_client = open_cluster(None, "kubeconfig", args.kubeconfig).api_client
 
         def on_rollback(_judge) -> None:
             undone["revision"] = rollout.undo(api_client, args.deployment or args.app, args.namespace)

@@ -1,25 +1,29 @@
-"""Lab 05 as functions the notebook calls: stable and canary on the cluster, Prometheus, load, breaks."""
+"""Lab 05 as functions the notebook calls: labs/05-canary-rollback/k8s/ applied, Prometheus, load, breaks.
+
+What runs is the YAML in labs/05-canary-rollback/k8s/ as written (stable and canary, each
+behind its Service); a release changes only the canary's env. Prometheus is the one in
+labs/05-canary-rollback/prometheus/ (on this machine, discovering and scraping the pods
+through the cluster's API), unless prometheus_url names the cluster's own.
+"""
 
 from __future__ import annotations
 
-import itertools
-import json
-import threading
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client
 
-from ..cluster import rollout, start_cluster
+from ..cluster import Cluster, open_cluster
 from ..errors import InputError
-from ..prometheus import Prometheus, start_prometheus
+from ..kube import manifests, rollout
+from ..kube.load import Load
+from ..paths import LABS
+from ..prometheus import Prometheus, start_kubernetes_prometheus
 from ..runtime import Run, wait_until
 
-IMAGE = "labkit/canary-app"
+LAB = LABS / "05-canary-rollback"
 STABLE, CANARY = "myapp-stable", "myapp-canary"
 
 
@@ -32,110 +36,22 @@ def _seconds(window: str) -> float:
     raise InputError(f"window {window!r} is not a PromQL duration like 10s or 1m")
 
 
-def deployment(name: str, replicas: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """A Deployment of the canary app, annotated for scraping."""
-    return {"metadata": {"name": name, "labels": {"app": name}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name},
-                                               "annotations": {"prometheus.io/scrape": "true",
-                                                               "prometheus.io/port": "8080"}},
-                                  "spec": {"terminationGracePeriodSeconds": 2, "containers": [{
-                                      "name": "app", "image": IMAGE, "ports": [{"containerPort": 8080}],
-                                      "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
-                                      "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
-                                                         "periodSeconds": 1}}]}}}}
-
-
-class LoadGenerator:
-    """Round-robin over the Ready pods of both deployments; never retries; client-side latency and
-    transport errors (timeouts, refused connections) recorded per deployment."""
-
-    def __init__(self, api_client, apps: tuple[str, ...] = (STABLE, CANARY), rate: float = 20.0,
-                 timeout: float = 8.0, namespace: str = "default"):
-        self.api_client, self.apps, self.rate, self.timeout, self.ns = api_client, apps, rate, timeout, namespace
-        self.records: list[dict[str, Any]] = []
-        self._targets: list[tuple[str, str, str]] = []  # (app, pod, url)
-        self._stop = threading.Event()
-        self._rr = itertools.count()
-        self._threads: list[threading.Thread] = []
-
-    def _refresh(self) -> None:
-        while not self._stop.is_set():
-            targets = []
-            for app in self.apps:
-                try:
-                    pods = rollout.ready_pods(self.api_client, app, self.ns)
-                except Exception:
-                    continue
-                for p in pods:
-                    ports = json.loads((p.metadata.annotations or {}).get("labkit.dev/ports", "{}"))
-                    if "8080" in ports:  # the local cluster: straight to the pod's port on 127.0.0.1
-                        targets.append((app, p.metadata.name, f"http://127.0.0.1:{ports['8080']}/"))
-                    else:
-                        targets.append((app, p.metadata.name, ""))
-            self._targets = targets
-            self._stop.wait(0.2)
-
-    def _one(self) -> None:
-        targets = self._targets
-        if not targets:
-            return
-        app, pod, url = targets[next(self._rr) % len(targets)]
-        start = time.time()
-        status, error = None, ""
-        try:
-            if url:
-                with urllib.request.urlopen(url, timeout=self.timeout) as resp:
-                    status = resp.status
-            else:
-                status, _ = rollout.proxy_get(self.api_client, pod, 8080, "/", self.ns, timeout=self.timeout)
-        except urllib.error.HTTPError as err:
-            status = err.code
-        except (TimeoutError, OSError) as err:
-            error = "timeout" if "timed out" in str(err) or isinstance(err, TimeoutError) else "transport"
-        self.records.append({"t": start, "app": app, "pod": pod, "status": status, "error": error,
-                             "latency": time.time() - start})
-
-    def _drive(self) -> None:
-        workers = max(16, int(self.rate * (self.timeout + 1)))  # open loop: slow answers never slow the sender
-        with ThreadPoolExecutor(workers) as pool:
-            next_at = time.monotonic()
-            while not self._stop.is_set():
-                pool.submit(self._one)
-                next_at += 1.0 / self.rate
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def start(self) -> LoadGenerator:
-        for target in (self._refresh, self._drive):
-            t = threading.Thread(target=target, daemon=True)
-            t.start()
-            self._threads.append(t)
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=self.timeout + 2)
-
-    def summary(self, app: str, since: float = 0.0) -> dict[str, Any]:
-        rows = [r for r in self.records if r["app"] == app and r["t"] >= since]
-        done = sorted(r["latency"] for r in rows if r["status"] is not None)
-        return {"requests": len(rows), "errors_5xx": sum(1 for r in rows if (r["status"] or 0) >= 500),
-                "timeouts": sum(1 for r in rows if r["error"] == "timeout"),
-                "transport_errors": sum(1 for r in rows if r["error"] == "transport"),
-                "p99_client_s": round(done[int(0.99 * (len(done) - 1))], 3) if done else None}
-
-
 @dataclass
 class CanaryLab:
     run: Run
-    api_client: Any
+    cluster: Cluster
     prom: Prometheus
-    cluster: Any
-    kubeconfig: str = ""  # what kubectl uses to look at the same cluster
-    load: LoadGenerator | None = None
+    load: Load | None = None
     events: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def api_client(self) -> Any:
+        return self.cluster.api_client
+
+    @property
+    def kubeconfig(self) -> str:
+        """What kubectl uses to look at the same cluster."""
+        return self.cluster.kubeconfig
 
     def mark(self, label: str) -> None:
         self.events.append((label, time.time()))
@@ -181,42 +97,40 @@ class CanaryLab:
         return [vars(r) | {"images": list(r.images)} for r in rollout.history(self.api_client, CANARY, "default")]
 
     def ports(self) -> list[int]:
+        """Every port the lab listens on here: processes, the local API server, pods, Services."""
         ports = [p for proc in self.run.processes for p in proc.ports.values()]
-        if self.cluster is not None:
-            ports.append(int(self.cluster.url.rsplit(":", 1)[1]))
-            ports += [p for r in list(self.cluster.pods.values()) for p in r.ports.values()]
+        local = self.cluster.local
+        if local is not None:
+            ports.append(int(local.url.rsplit(":", 1)[1]))
+            ports += [p for r in list(local.pods.values()) for p in r.ports.values()]
+            ports += [listener.port for listener in list(local.services.listeners.values())]
         return sorted(set(ports))
 
 
 def start_lab(run: Run, cluster_backend: str = "local", kubeconfig: str | None = None,
               prometheus_url: str | None = None, rate: float = 20.0, stable_replicas: int = 3,
-              scrape_interval: str = "1s", timeout: float = 60.0) -> CanaryLab:
-    """myapp-stable (3) and myapp-canary (1), a real Prometheus scraping every pod, load running."""
-    cluster = None
-    if cluster_backend == "local":
-        cluster = start_cluster(run)
-        api_client = cluster.api_client()
-    elif cluster_backend == "kubeconfig":
-        from kubernetes import config as kube_config
-
-        if not kubeconfig or not prometheus_url:
-            raise InputError("a real cluster needs kubeconfig and prometheus_url (see labs/05-canary-rollback/k8s)")
-        api_client = kube_config.new_client_from_config(config_file=kubeconfig)
-    else:
-        raise InputError(f"unknown cluster backend {cluster_backend!r}: use local or kubeconfig")
-    apps = client.AppsV1Api(api_client)
-    apps.create_namespaced_deployment("default", deployment(STABLE, stable_replicas))
-    apps.create_namespaced_deployment("default", deployment(CANARY, 1, {"LATENCY_S": "0"}))
+              scrape_interval: str = "1s", timeout: float = 60.0, image: str | None = None) -> CanaryLab:
+    """labs/05-canary-rollback/k8s/ applied, Prometheus scraping every pod, load through both Services."""
+    cluster = open_cluster(run, cluster_backend, kubeconfig)
+    objects = manifests.read(LAB / "k8s")  # exactly the YAML a learner reads; only these parameters change:
+    manifests.set_replicas(objects, STABLE, stable_replicas)
+    if image:
+        for name in (STABLE, CANARY):
+            manifests.set_image(objects, name, image)
+    manifests.apply(cluster.api_client, objects)
+    if cluster.local is None:  # a real cluster keeps what the lab applied: remove it with the run
+        run.add_cleanup("lab 05 objects", lambda: manifests.delete(cluster.api_client, objects))
     for name in (STABLE, CANARY):
-        rollout.wait_rollout(api_client, name, "default", timeout)
-    if cluster is not None:
-        prom = start_prometheus(run, cluster.targets_file, scrape_interval=scrape_interval)
+        rollout.wait_rollout(cluster.api_client, name, "default", timeout)
+    if prometheus_url:
+        url = prometheus_url.rstrip("/")
+        prom = Prometheus(run, url, urllib.parse.urlsplit(url).port or 0)
     else:
-        url = prometheus_url or ""
-        prom = Prometheus(run, url.rstrip("/"), int(url.rsplit(":", 1)[-1].split("/")[0] or 0))
-    lab = CanaryLab(run, api_client, prom, cluster, str(cluster.kubeconfig) if cluster is not None else kubeconfig)
-    lab.load = LoadGenerator(api_client, rate=rate).start()
-    run.add_cleanup("canary load", lab.load.stop)
+        prom = start_kubernetes_prometheus(run, LAB / "prometheus" / "prometheus.yml", cluster.api_client,
+                                           scrape_interval=scrape_interval)
+    lab = CanaryLab(run, cluster, prom)
+    lab.load = Load(run, cluster.api_client, [f"{STABLE}:http", f"{CANARY}:http"], "/", rate=rate,
+                    timeout=8.0).start()
     for app in (STABLE, CANARY):  # the first scrape comes seconds after start: poll, never sleep
         prom.wait_for_data(f'sum(rate(http_requests_total{{app="{app}"}}[10s])) > 0', timeout=timeout)
     return lab

@@ -22,10 +22,10 @@ def plot_watch(samples: list[dict[str, Any]], judges: list[Any], load: list[dict
         lat.plot(xs, [s.get(f"{app}:p99") for s in samples], marker=".", color=color, label=f"{app} P99 (Prometheus)")
         err.plot(xs, [s.get(f"{app}:error_rate") for s in samples], marker=".", color=color, label=app)
     # plotted when the answer arrived, as Prometheus sees a request: when it completes
-    client = [r for r in load if r["app"] == canary and r["status"] is not None and r["t"] + r["latency"] >= t0]
+    client = [r for r in load if r["service"] == canary and r["status"] is not None and r["t"] + r["latency"] >= t0]
     lat.scatter([r["t"] + r["latency"] - t0 for r in client], [r["latency"] for r in client], s=6, alpha=0.4,
                 color="#e67e22", label=f"{canary} client-side latency")
-    timeouts = [r for r in load if r["app"] == canary and r["error"] == "timeout" and r["t"] >= t0]
+    timeouts = [r for r in load if r["service"] == canary and r["error"] == "timeout" and r["t"] >= t0]
     if timeouts:
         lat.scatter([r["t"] - t0 for r in timeouts], [r["latency"] for r in timeouts], marker="x", color="black",
                     label="client timeouts")

@@ -21,8 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from ..kube.kubectl import find_kubectl
     from ..paths import write_private
-    from .kubectl import find_kubectl
     from .server import start_cluster
 
     root = Path(args.dir).resolve() if args.dir else None

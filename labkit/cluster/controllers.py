@@ -269,7 +269,9 @@ class Controllers:
 
             rs_name = new["metadata"]["name"] if new else "?"
             d["status"] = {
-                "observedGeneration": d["metadata"].get("generation", 1),
+                # the generation these counts were computed for: a spec change that lands
+                # meanwhile must not be reported as observed (rollout status would end early)
+                "observedGeneration": deploy["metadata"].get("generation", 1),
                 "replicas": len(live), "updatedReplicas": len(updated), "readyReplicas": ready,
                 "availableReplicas": ready, "unavailableReplicas": max(0, desired - ready),
                 "conditions": [
@@ -318,7 +320,7 @@ class Controllers:
 
         def update(obj: dict) -> None:
             obj["status"] = {"replicas": len(live), "fullyLabeledReplicas": len(live), "readyReplicas": ready,
-                             "availableReplicas": ready, "observedGeneration": obj["metadata"].get("generation", 1)}
+                             "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
 
         try:
             self.store.update("replicasets", ns, rs["metadata"]["name"], update)

@@ -45,11 +45,9 @@ def kubeconfig_text(url: str, token: str, ca: Path) -> str:
 class LocalCluster:
     """The API stand-in, its controllers and its pods, all stopped with the run."""
 
-    def __init__(self, run: Run, restart_backoff: tuple[float, float] = (1.0, 10.0),
-                 targets_file: Path | None = None, tick: float = 0.1):
+    def __init__(self, run: Run, restart_backoff: tuple[float, float] = (1.0, 10.0), tick: float = 0.1):
         self.run = run
         self.restart_backoff = restart_backoff
-        self.targets_file = targets_file or run.dir / "cluster" / "targets.json"
         self.tick = tick
         self.store = Store()
         self.pods: dict[str, PodRuntime] = {}  # by uid
@@ -62,7 +60,6 @@ class LocalCluster:
         self.kubeconfig = run.dir / "cluster" / "kubeconfig"
         self.token = secrets.token_urlsafe(32)
         self.events = Recorder(self.store)
-        self._targets_text = ""
         self.services = Services(self)
         for ns in SYSTEM_NAMESPACES:
             self.store.create("namespaces", "", {"metadata": {"name": ns}})
@@ -101,12 +98,12 @@ class LocalCluster:
             runtime.terminate()
         for runtime in list(self.pods.values()):
             runtime.finished.wait(10)
-        self.services.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
         for t in self._threads:
             t.join(timeout=5)
+        self.services.close()  # after the control loop: it opens listeners
 
     def stopping(self) -> bool:
         return self._stop.is_set()
@@ -133,7 +130,6 @@ class LocalCluster:
             try:
                 controllers.reconcile()
                 self.services.reconcile()
-                self._write_targets()
             except Exception as err:  # a reconcile error must not kill the loop
                 (self.run.logs / "cluster-controller.err").open("a").write(f"{type(err).__name__}: {err}\n")
             with self.store.changed:
@@ -164,30 +160,6 @@ class LocalCluster:
             if r.ns == namespace and r.name == name and not r.finished.is_set():
                 return r
         return None
-
-    def _write_targets(self) -> None:
-        """Prometheus file_sd: pods annotated prometheus.io/scrape=true, with app, pod, namespace labels."""
-        groups = []
-        for pod in self.store.list("pods", None):
-            meta = pod["metadata"]
-            ann = meta.get("annotations") or {}
-            runtime = self.pods.get(meta["uid"])
-            if ann.get("prometheus.io/scrape") != "true" or runtime is None or meta.get("deletionTimestamp"):
-                continue
-            port = runtime.host_port(ann.get("prometheus.io/port") or next(iter(runtime.ports), None))
-            if not port:
-                continue
-            labels = {"app": meta["labels"].get("app", ""), "pod": meta["name"], "namespace": meta["namespace"]}
-            if ann.get("prometheus.io/path"):
-                labels["__metrics_path__"] = ann["prometheus.io/path"]
-            groups.append({"targets": [f"{LOCALHOST}:{port}"], "labels": labels})
-        text = json.dumps(sorted(groups, key=lambda g: g["labels"]["pod"]), indent=1)
-        if text != self._targets_text:
-            self.targets_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.targets_file.with_suffix(".tmp")
-            tmp.write_text(text)
-            tmp.replace(self.targets_file)  # atomic: Prometheus never reads half a file
-            self._targets_text = text
 
     # -- helpers for labs and tests ----------------------------------------------
     def api_client(self):

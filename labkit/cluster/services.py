@@ -122,6 +122,8 @@ class Listener:
     def close(self) -> None:
         self._closed.set()
         with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the other thread
+        with contextlib.suppress(OSError):
             self.sock.close()
 
 

@@ -18,13 +18,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import botocore.exceptions
-import psycopg
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ..aws import explain_aws_error
-from ..cluster import rollout
 from ..errors import LabkitError
+from ..kube import rollout
 from .creds import b64, fingerprint, new_password, set_password
 
 SECRET_ID = "myapp/db-credentials"
@@ -37,7 +36,7 @@ class Target:
 
     sm: Any  # a boto3 secretsmanager client
     api_client: Any  # a kubernetes ApiClient
-    db_admin: Callable[[], psycopg.Connection]  # a superuser connection (autocommit)
+    db_admin: Callable[[str], str]  # runs SQL as the database superuser (psql in the database's pod)
     secret_id: str = SECRET_ID
     namespace: str = "default"
     deployment: str = "myapp"
@@ -194,7 +193,7 @@ def rotate(target: Target, strategy: str = "single") -> RotationResult:
         start = time.monotonic()
         try:
             detail = fn() or ""
-        except (LabkitError, psycopg.Error, ApiException, botocore.exceptions.BotoCoreError,
+        except (LabkitError, ApiException, botocore.exceptions.BotoCoreError,
                 botocore.exceptions.ClientError, OSError) as err:
             message = _one_line(err)
             result.steps.append(Step(name, False, time.monotonic() - start, message))
@@ -225,8 +224,7 @@ def rotate(target: Target, strategy: str = "single") -> RotationResult:
         return f"AWSPENDING is version {resp['VersionId']} for user {user} ({result.fingerprint})"
 
     def set_db() -> str:
-        with target.db_admin() as conn:
-            set_password(conn, new["username"], new["password"])
+        set_password(target.db_admin, new["username"], new["password"])
         state["db_changed"] = True
         return f"ALTER ROLE {new['username']} with a client-side SCRAM verifier"
 
@@ -276,10 +274,9 @@ def _recovery(target: Target, result: RotationResult, current: dict, state: dict
         return f"nothing changed in the database or the cluster: {prev} is still the working credential"
     if not state["secret_changed"] and result.strategy == "single":
         try:  # the pods still use the old password: put it back in the database
-            with target.db_admin() as conn:
-                set_password(conn, current["username"], current["password"])
+            set_password(target.db_admin, current["username"], current["password"])
             return f"the database password was set back to {prev}; pods were never changed"
-        except psycopg.Error as err:
+        except LabkitError as err:
             return (f"could not set the database password back ({_one_line(err)}): restore it from {prev} "
                     "with `labkit secrets rotate` once the database answers")
     if result.strategy == "alternating":

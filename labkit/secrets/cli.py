@@ -1,14 +1,14 @@
 """`labkit secrets verify|rotate`: against the running lab, or endpoints given as options.
 
-The database superuser DSN comes from $LABKIT_DB_DSN (no password in it); libpq finds
-the password in $PGPASSFILE / ~/.pgpass or $PGPASSWORD - never on the command line.
+The database is reached as its superuser by psql inside its pod (`--database-pod`,
+default deploy/postgres), through the Kubernetes exec API: the superuser's password stays
+in the pod, and nothing secret is on any command line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from ..aws import AwsTarget
@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--kubeconfig")
         p.add_argument("--namespace")
         p.add_argument("--deployment")
+        p.add_argument("--database-pod", help="the database's pod or deploy/NAME (default: deploy/postgres)")
+        p.add_argument("--database", default="appdb", help="the database the app uses (default: appdb)")
         p.add_argument("--secret-id", default=SECRET_ID)
         p.add_argument("--timeout", type=float, default=60.0, help="rollout timeout in seconds")
         p.add_argument("--json", action="store_true")
@@ -53,8 +55,8 @@ def _lab_info(lab_dir: str | None) -> dict:
 
 
 def build_target(args: argparse.Namespace) -> Target:
-    import psycopg
-    from kubernetes import config as kube_config
+    from ..cluster import open_cluster
+    from ..kube import psql
 
     info = _lab_info(args.lab_dir)
     endpoint = args.endpoint_url or (None if args.profile else info.get("endpoint_url"))
@@ -63,20 +65,12 @@ def build_target(args: argparse.Namespace) -> Target:
     kubeconfig = args.kubeconfig or info.get("kubeconfig")
     if not kubeconfig:
         raise InputError("no --kubeconfig given and no running Lab 04 found")
-    try:
-        api_client = kube_config.new_client_from_config(config_file=kubeconfig)
-    except Exception as err:
-        raise InputError(f"cannot load kubeconfig {kubeconfig}: {err}") from None
-    dsn = os.environ.get("LABKIT_DB_DSN") or info.get("db_dsn")
-    if dsn and "password" in dsn.lower():
-        raise InputError("LABKIT_DB_DSN must not contain a password: use PGPASSFILE or ~/.pgpass")
-    if not dsn and args.verb == "rotate":
-        raise InputError("set LABKIT_DB_DSN (a DSN without password; the password comes from PGPASSFILE)")
-    passfile = os.environ.get("PGPASSFILE") or info.get("pgpass")
-    extra = {"passfile": passfile} if passfile else {}
-    return Target(sm=aws.client("secretsmanager"), api_client=api_client,
-                  db_admin=lambda: psycopg.connect(dsn, autocommit=True, connect_timeout=5, **extra),
-                  secret_id=args.secret_id, namespace=args.namespace or info.get("namespace") or "default",
+    cluster = open_cluster(None, "kubeconfig", kubeconfig)
+    namespace = args.namespace or info.get("namespace") or "default"
+    pod = args.database_pod or info.get("database") or "deploy/postgres"
+    return Target(sm=aws.client("secretsmanager"), api_client=cluster.api_client,
+                  db_admin=psql.admin(kubeconfig, args.database, pod, namespace),
+                  secret_id=args.secret_id, namespace=namespace,
                   deployment=args.deployment or info.get("deployment") or "myapp", rollout_timeout=args.timeout)
 
 

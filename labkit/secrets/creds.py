@@ -1,20 +1,20 @@
 """Passwords: generated with `secrets`, shown only as fingerprints, set in PostgreSQL as SCRAM verifiers.
 
-``ALTER ROLE`` receives a verifier computed on the client
-(``conn.pgconn.encrypt_password(pw, user, b"scram-sha-256")``), so the password never
-appears in SQL text a server could log (``log_statement=all``).
+``ALTER ROLE`` receives a SCRAM-SHA-256 verifier computed here (RFC 5802 / RFC 7677, as
+PostgreSQL stores it), so the password never appears in SQL text a server could log
+(``log_statement=all``) - nor does it need a connection: the SQL goes to psql in the
+database's pod through the Kubernetes exec API.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import secrets as _secrets
-from collections.abc import Iterable
-
-from psycopg import sql
+from collections.abc import Callable, Iterable
 
 from ..errors import LabkitError
 
@@ -36,12 +36,30 @@ def fingerprint(password: str) -> str:
     return "sha256:" + hashlib.sha256(password.encode()).hexdigest()[:12]
 
 
-def set_password(conn, user: str, password: str) -> None:
-    """ALTER ROLE with a client-computed SCRAM verifier (the password itself never reaches the server)."""
-    verifier = conn.pgconn.encrypt_password(password.encode(), user.encode(), b"scram-sha-256").decode()
-    if not verifier.startswith("SCRAM-SHA-256$4096:"):
-        raise LabkitError("the client did not produce a SCRAM-SHA-256 verifier")
-    conn.execute(sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(sql.Identifier(user), sql.Literal(verifier)))
+def scram_verifier(password: str, iterations: int = 4096) -> str:
+    """PostgreSQL's stored form of a password: SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>."""
+    salt = _secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    stored = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
+    server = hmac.new(salted, b"Server Key", "sha256").digest()
+
+    def enc(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{enc(salt)}${enc(stored)}:{enc(server)}"
+
+
+ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def set_password(admin: Callable[[str], str], user: str, password: str) -> None:
+    """ALTER ROLE with a SCRAM verifier computed here (the password itself never reaches the server).
+
+    admin runs SQL as the database superuser (see lab.pod_admin)."""
+    if not ROLE.match(user):
+        raise LabkitError(f"{user!r} is not a plain role name")
+    verifier = scram_verifier(password)
+    admin(f"ALTER ROLE \"{user}\" WITH PASSWORD '{verifier}';\n")
 
 
 def b64(text: str) -> str:

@@ -1,22 +1,27 @@
-"""Lab 04 as functions the notebook calls: PostgreSQL, Secrets Manager, the cluster, the app; breaks; load."""
+"""Lab 04 as functions the notebook calls: the manifests applied, Secrets Manager, breaks, load.
+
+What runs on the cluster is labs/04-secrets-rotation/k8s/ as written: PostgreSQL (the
+official image) behind the `postgres` Service and the app behind `myapp`. start_lab
+changes only what the lab owns - fresh credentials in place of the placeholders, the
+replica count, the pool's lifetime, the database's log_statement - and applies it.
+"""
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client
 
 from ..aws import AwsTarget, EmbeddedAWS, open_backend
-from ..cluster import rollout, start_cluster
-from ..cluster.kubectl import kubectl
-from ..errors import InputError
-from ..postgres import Postgres, start_postgres
+from ..cluster import Cluster, open_cluster
+from ..kube import manifests, psql, rollout
+from ..kube.kubectl import kubectl
+from ..kube.load import Load
+from ..paths import LABS
 from ..runtime import Run, wait_until
 from .check import (
     SECRET_ID,
@@ -28,9 +33,16 @@ from .check import (
     rotate,
     verify,
 )
-from .creds import audit_digest, fingerprint, new_password, secret_json, set_password
+from .creds import (
+    audit_digest,
+    fingerprint,
+    new_password,
+    scram_verifier,
+    secret_json,
+    set_password,
+)
 
-IMAGE = "labkit/secrets-app"
+MANIFESTS = LABS / "04-secrets-rotation" / "k8s"
 LAB_FILE = "secrets-lab.json"
 
 
@@ -38,10 +50,8 @@ LAB_FILE = "secrets-lab.json"
 class SecretsLab:
     run: Run
     target: Target
-    pg: Postgres | None
     endpoint: EmbeddedAWS | None
-    cluster: Any
-    kubeconfig: str = ""  # what kubectl uses to look at the same cluster
+    cluster: Cluster
     events: list[tuple[str, float]] = field(default_factory=list)  # (label, wall time) for plots
 
     def mark(self, label: str) -> None:
@@ -64,8 +74,7 @@ class SecretsLab:
         password = new_password()
         self.target.passwords.append(password)
         current, _ = read_current(self.target)
-        with self.target.db_admin() as conn:
-            set_password(conn, current["username"], password)
+        set_password(self.target.db_admin, current["username"], password)
         return fingerprint(password)
 
     def naive_rotation(self) -> str:
@@ -82,8 +91,7 @@ class SecretsLab:
         sm.update_secret_version_stage(SecretId=sid, VersionStage="AWSCURRENT", MoveToVersionId=new,
                                        RemoveFromVersionId=version)
         sm.update_secret_version_stage(SecretId=sid, VersionStage="AWSPENDING", RemoveFromVersionId=new)
-        with self.target.db_admin() as conn:
-            set_password(conn, current["username"], password)
+        set_password(self.target.db_admin, current["username"], password)
         patch_k8s_secret(self.target, current["username"], password)
         return fingerprint(password)
 
@@ -100,14 +108,25 @@ class SecretsLab:
         """The fingerprint of the password AWSCURRENT holds."""
         return fingerprint(read_current(self.target)[0]["password"])
 
+    @property
+    def kubeconfig(self) -> str:
+        """What kubectl uses to look at the same cluster."""
+        return self.cluster.kubeconfig
+
+    def sql(self, statement: str, database: str = "appdb") -> str:
+        """SQL as the database superuser, by psql in the database's pod (never a password in it)."""
+        return psql.psql(self.kubeconfig, statement, database)
+
     def ports(self) -> list[int]:
-        """Every port the lab listens on: PostgreSQL, the endpoint, the API server, the pods."""
+        """Every port the lab listens on here: the endpoint, processes, the local API server, pods, Services."""
         ports = [p for proc in self.run.processes for p in proc.ports.values()]
         if self.endpoint is not None:
             ports.append(self.endpoint.port)
-        if self.cluster is not None:
-            ports.append(int(self.cluster.url.rsplit(":", 1)[1]))
-            ports += [p for r in list(self.cluster.pods.values()) for p in r.ports.values()]
+        local = self.cluster.local
+        if local is not None:
+            ports.append(int(local.url.rsplit(":", 1)[1]))
+            ports += [p for r in list(local.pods.values()) for p in r.ports.values()]
+            ports += [listener.port for listener in list(local.services.listeners.values())]
         return sorted(set(ports))
 
     def audit_digests(self) -> list[str]:
@@ -115,87 +134,10 @@ class SecretsLab:
         return [audit_digest(p) for p in self.target.passwords]
 
 
-class LoadGenerator:
-    """Steady GETs of /orders, round-robin over the Ready pods, through the pod proxy; never retries.
-
-    Open loop: enough workers that a slow answer (a 1 s pool timeout) never delays the next
-    request, and each request picks its pod when it is sent, from the current Ready list."""
-
-    def __init__(self, lab: SecretsLab, rate: float = 20.0, workers: int | None = None):
-        self.lab, self.rate = lab, rate
-        self.workers = workers or max(8, int(rate * 3))
-        self.records: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._pods: list[str] = []
-        self._threads: list[threading.Thread] = []
-        self._in_flight: dict[int, float] = {}
-        self._ids = itertools.count()
-        self._rr = itertools.count()
-
-    def _refresh(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._pods = self.lab.pods()
-            except Exception:
-                self._pods = []
-            self._stop.wait(0.1)
-
-    def _one(self, key: int) -> None:
-        try:
-            pods = self._pods
-            self._request(pods[next(self._rr) % len(pods)] if pods else None)
-        finally:
-            self._in_flight.pop(key, None)
-
-    def _request(self, pod: str | None) -> None:
-        t = time.time()
-        if pod is None:
-            self.records.append({"t": t, "pod": None, "status": None, "ok": False, "kind": "routing"})
-            return
-        kind = "ok"
-        try:
-            status, body = rollout.proxy_get(self.lab.target.api_client, pod, self.lab.target.port, "orders",
-                                             self.lab.target.namespace, timeout=5)
-            if status != 200:  # the app's own answer, or the API server's Status about the route
-                kind = "routing" if b'"kind": "Status"' in body or b'"kind":"Status"' in body else "app"
-        except OSError:
-            status, kind = None, "routing"
-        self.records.append({"t": t, "pod": pod, "status": status, "ok": status == 200, "kind": kind,
-                             "ms": round((time.time() - t) * 1000, 1)})
-
-    def _drive(self) -> None:
-        with ThreadPoolExecutor(self.workers) as pool:
-            next_at = time.monotonic()
-            while not self._stop.is_set():
-                key = next(self._ids)
-                self._in_flight[key] = time.time()
-                pool.submit(self._one, key)
-                next_at += 1.0 / self.rate
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
-
-    def __enter__(self) -> LoadGenerator:
-        self._pods = self.lab.pods()
-        for target in (self._refresh, self._drive):
-            t = threading.Thread(target=target, daemon=True)
-            t.start()
-            self._threads.append(t)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=10)
-
-    def drain(self, until: float, timeout: float = 30.0) -> None:
-        """Wait until every request sent up to `until` has been answered (or has failed)."""
-        wait_until(lambda: all(t > until for t in list(self._in_flight.values())), timeout=timeout,
-                   what="requests in flight")
-
-    def failures(self, since: float = 0.0, until: float = float("inf")) -> int:
-        return sum(1 for r in self.records if since <= r["t"] <= until and not r["ok"])
-
-    def count(self, since: float = 0.0, until: float = float("inf")) -> int:
-        return sum(1 for r in self.records if since <= r["t"] <= until)
+def start_load(lab: SecretsLab, rate: float = 20.0) -> Load:
+    """Users, started: GET /orders through the myapp Service at a steady rate, until .stop() or the run ends."""
+    return Load(lab.run, lab.target.api_client, ["myapp:http"], "/orders", rate=rate, timeout=5.0,
+                namespace=lab.target.namespace).start()
 
 
 class Monitor:
@@ -206,6 +148,7 @@ class Monitor:
         self.records: list[dict[str, Any]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
+        lab.run.add_cleanup("pod monitor", self.__exit__)
 
     def _loop(self) -> None:
         api, ns, port = self.lab.target.api_client, self.lab.target.namespace, self.lab.target.port
@@ -230,94 +173,57 @@ class Monitor:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
-
-
-def _deployment(replicas: int, db: dict[str, Any], pool_lifetime_s: float) -> dict[str, Any]:
-    env = [{"name": "DB_HOST", "value": db["host"]}, {"name": "DB_PORT", "value": str(db["port"])},
-           {"name": "DB_NAME", "value": "appdb"},
-           {"name": "DB_USER", "valueFrom": {"secretKeyRef": {"name": "db-credentials", "key": "username"}}},
-           {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db-credentials", "key": "password"}}},
-           {"name": "POOL_MAX_LIFETIME_S", "value": str(pool_lifetime_s)},
-           {"name": "POOL_RECONNECT_TIMEOUT_S", "value": "3600"}]
-    return {"metadata": {"name": "myapp", "labels": {"app": "myapp"}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "myapp"}},
-                     "template": {"metadata": {"labels": {"app": "myapp"}},
-                                  "spec": {"terminationGracePeriodSeconds": 3, "containers": [{
-                                      "name": "app", "image": IMAGE, "ports": [{"containerPort": 8080, "name": "http"}],
-                                      "env": env,
-                                      "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
-                                                         "periodSeconds": 1}}]}}}}
-
-
-def _database(pg: Postgres, users: tuple[str, str], passwords: dict[str, str]) -> None:
-    with pg.connect() as conn:
-        for user in users:
-            conn.execute(f'CREATE ROLE "{user}" LOGIN')  # names are ours, fixed; passwords go as verifiers
-            set_password(conn, user, passwords[user])
-        conn.execute("CREATE DATABASE appdb")
-    with pg.connect("appdb") as conn:
-        conn.execute("CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
-        conn.execute("INSERT INTO orders (item) SELECT 'item-' || g FROM generate_series(1, 100) g")
-        for user in users:
-            conn.execute(f'GRANT SELECT ON orders TO "{user}"')
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
 
 def start_lab(run: Run, aws_backend: str = "local", cluster_backend: str = "local", kubeconfig: str | None = None,
               profile: str | None = None, region: str = "us-east-1", replicas: int = 2,
               pool_lifetime_s: float = 3.0, log_statement: str = "none", allow_real_changes: bool = False,
-              rollout_timeout: float = 60.0) -> SecretsLab:
-    """PostgreSQL with appuser/appdb, the secret in Secrets Manager, the Kubernetes Secret, Deployment myapp."""
+              rollout_timeout: float = 60.0, image: str | None = None) -> SecretsLab:
+    """The secret in Secrets Manager, then labs/04-secrets-rotation/k8s/ applied with fresh credentials."""
     users = ("appuser", "appuser_b")
-    pg = start_postgres(run, log_statement=log_statement)
     passwords = {u: new_password() for u in users}
-    _database(pg, users, passwords)
-    db = {"host": "127.0.0.1", "port": pg.port}
+    admin_password = new_password()
     aws, endpoint = open_backend(run, aws_backend, region, profile, "creates and rotates a secret in your account",
                                  allow_real_changes)
+    cluster = open_cluster(run, cluster_backend, kubeconfig)
     sm = aws.client("secretsmanager")
     sm.create_secret(Name=SECRET_ID, SecretString=secret_json(users[0], passwords[users[0]], engine="postgres",
-                                                              dbname="appdb", **db),
+                                                              dbname="appdb", host="postgres", port=5432),
                      Tags=[{"Key": "labkit:lab", "Value": "04-secrets-rotation"}])
     if aws_backend == "aws":
         run.add_cleanup("lab 04 secret", lambda: sm.delete_secret(SecretId=SECRET_ID, ForceDeleteWithoutRecovery=True))
-    cluster = None
-    if cluster_backend == "local":
-        cluster = start_cluster(run)
-        api_client = cluster.api_client()
-        kubeconfig_path = str(cluster.kubeconfig)
-    elif cluster_backend == "kubeconfig":
-        if not kubeconfig:
-            raise InputError("cluster_backend='kubeconfig' needs the kubeconfig path")
-        from kubernetes import config as kube_config
 
-        api_client = kube_config.new_client_from_config(config_file=kubeconfig)
-        kubeconfig_path = kubeconfig
-    else:
-        raise InputError(f"unknown cluster backend {cluster_backend!r}: use local or kubeconfig")
-    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
-    core.create_namespaced_secret("default", {"metadata": {"name": "db-credentials"}, "type": "Opaque",
-                                              "stringData": {"username": users[0], "password": passwords[users[0]]}})
-    apps.create_namespaced_deployment("default", _deployment(replicas, db, pool_lifetime_s))
-    target = Target(sm=sm, api_client=api_client, db_admin=lambda: pg.connect("postgres"), users=users,
-                    rollout_timeout=rollout_timeout, passwords=list(passwords.values()))
-    rollout.wait_rollout(api_client, "myapp", "default", timeout=rollout_timeout)
-    _write_lab_file(run, pg, aws, kubeconfig_path)
-    return SecretsLab(run, target, pg, endpoint, cluster, kubeconfig_path)
+    objects = manifests.read(MANIFESTS)  # exactly the YAML a learner reads; only these parameters change:
+    manifests.set_secret(objects, "postgres-credentials", {"password": admin_password,
+                                                           "appuser-scram": scram_verifier(passwords[users[0]])})
+    manifests.set_secret(objects, "db-credentials", {"username": users[0], "password": passwords[users[0]]})
+    manifests.container(objects, "postgres")["args"] = ["-c", f"log_statement={log_statement}"]
+    manifests.set_replicas(objects, "myapp", replicas)
+    manifests.set_env(objects, "myapp", {"POOL_MAX_LIFETIME_S": str(pool_lifetime_s)})
+    if image:
+        manifests.set_image(objects, "myapp", image)
+    manifests.apply(cluster.api_client, objects)
+    if cluster.local is None:  # a real cluster keeps what the lab applied: remove it with the run
+        run.add_cleanup("lab 04 objects", lambda: manifests.delete(cluster.api_client, objects))
+    target = Target(sm=sm, api_client=cluster.api_client, db_admin=psql.admin(cluster.kubeconfig, "appdb"),
+                    users=users, rollout_timeout=rollout_timeout,
+                    passwords=[*passwords.values(), admin_password])
+    rollout.wait_rollout(cluster.api_client, "postgres", "default", timeout=rollout_timeout)
+    rollout.wait_rollout(cluster.api_client, "myapp", "default", timeout=rollout_timeout)
+    _write_lab_file(run, aws, cluster.kubeconfig)
+    return SecretsLab(run, target, endpoint, cluster)
 
 
-def _write_lab_file(run: Run, pg: Postgres, aws: AwsTarget, kubeconfig: str) -> None:
-    """What `labkit secrets verify|rotate` needs to find the running lab (no password: a 0600 pgpass file)."""
-    pgpass = run.dir / "pgpass"
-    pgpass.touch(mode=0o600)
-    pgpass.write_text(f"127.0.0.1:{pg.port}:*:{pg.superuser}:{pg._password}\n")
+def _write_lab_file(run: Run, aws: AwsTarget, kubeconfig: str) -> None:
+    """What `labkit secrets verify|rotate` needs to find the running lab (no secret in it)."""
     info = {"endpoint_url": aws.endpoint_url, "region": aws.region, "profile": aws.profile,
-            "kubeconfig": kubeconfig, "namespace": "default", "deployment": "myapp",
-            "db_dsn": f"host=127.0.0.1 port={pg.port} dbname=postgres user={pg.superuser}", "pgpass": str(pgpass)}
+            "kubeconfig": kubeconfig, "namespace": "default", "deployment": "myapp", "database": "deploy/postgres"}
     (run.dir / LAB_FILE).write_text(json.dumps(info, indent=2))
 
 
-def failure_window(load: LoadGenerator, lab: SecretsLab, strategy: str) -> dict[str, Any]:
+def failure_window(load: Load, lab: SecretsLab, strategy: str) -> dict[str, Any]:
     """Rotate under steady load; count the failed requests sent between the first and the last step."""
     start = time.time()
     result = lab.rotate(strategy)
