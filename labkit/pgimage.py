@@ -20,11 +20,13 @@ pg_isready find it. As root, the server runs as an unprivileged account (initdb 
 from __future__ import annotations
 
 import ctypes
+import grp
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,6 +78,20 @@ def _tool(bindir: Path, name: str) -> str:
     return str(found)
 
 
+def _reachable(path: Path, user) -> bool:
+    """Whether user can pass through every directory down to path."""
+    groups = {user.pw_gid, *(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)}
+    for d in [path, *path.parents]:
+        st = d.stat()
+        bit = 0o100 if st.st_uid == user.pw_uid else 0o010 if st.st_gid in groups else 0o001
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+SCRATCH_PREFIX = "labkit-pgdata-"
+
+
 class Image:
     def __init__(self, env: dict[str, str], root: Path, args: list[str]):
         self.env, self.root = env, root
@@ -93,9 +109,25 @@ class Image:
         self.bindir = find_bindir()
         # the kubelet's layout: <run dir>/pods/<namespace>.<pod>/<container> - grant nothing above the run
         self.top = root.parents[2] if len(root.parents) > 2 else root
+        if self.os_user is not None and not _reachable(self.top.parent, self.os_user):
+            self.data = self._scratch_data()
         self.server: subprocess.Popen | None = None
         self.listening = 0
         self.terminating = False
+
+    def _scratch_data(self) -> Path:
+        """The data directory when the server's account cannot reach the pod's directory (a run
+        under a private home): a private directory in the system's temp dir, linked from PGDATA.
+        It lives as long as the pod - the kubelet removes what a pod's links point at."""
+        if self.data.is_symlink():
+            return self.data.resolve()  # a container restart: the same data
+        scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+        os.chown(scratch, self.os_user.pw_uid, self.os_user.pw_gid)
+        if self.data.is_dir():
+            self.data.rmdir()  # the (empty) emptyDir mount point
+        self.data.parent.mkdir(parents=True, exist_ok=True)
+        self.data.symlink_to(scratch / "data")
+        return scratch / "data"
 
     def terminate(self, *_: object) -> None:
         self.terminating = True
@@ -205,6 +237,8 @@ def main() -> int:
                 # unlike the image, a failed first start leaves no half-made data behind: a
                 # restart tries again instead of serving a database without its init scripts
                 shutil.rmtree(image.data, ignore_errors=True)
+                if image.data.parent.name.startswith(SCRATCH_PREFIX):
+                    shutil.rmtree(image.data.parent, ignore_errors=True)
                 raise
         if image.terminating:
             return 0

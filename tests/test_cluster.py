@@ -15,9 +15,9 @@ from kubernetes import config as kube_config
 from kubernetes.client.exceptions import ApiException
 
 from labkit.cluster import start_cluster
+from labkit.cluster.tls import client_context
 from labkit.kube import rollout
 from labkit.kube.rollout import RolloutTimeout
-from labkit.cluster.tls import client_context
 from labkit.runtime import Run, port_is_listening
 
 NS = "default"

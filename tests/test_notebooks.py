@@ -7,7 +7,7 @@ import time
 import nbformat
 import papermill
 import pytest
-from conftest import leftovers
+from conftest import cluster_serve, leftovers, stop_serve
 
 from labkit.paths import NOTEBOOKS
 from labkit.results import read_results
@@ -158,31 +158,56 @@ def test_lab03_unsolved_exercise_records_false(tmp_path):
 LAB04 = NOTEBOOKS / "04_verify-secret-rotation.ipynb"
 
 
-def test_lab04_headless_records_the_lesson_and_leaks_no_password(tmp_path, assert_port_free):
-    import os
-    from pathlib import Path
-
+def assert_lab04(r: dict, out, run_dirs: list) -> None:
     from labkit.secrets.creds import find_leaks
 
-    out = tmp_path / LAB04.name
-    execute(LAB04, out, solve_exercise=True)
-    r = read_results(out)
     assert r["baseline_verified"] is True
     assert (r["broken_healthz_ok"], r["broken_healthz_db_ok"]) == (True, False)
     assert r["broken_pods_ready"] == 2 and r["broken_verify_failing"] == 2
     assert r["broken_load"]["ok"] > 0 and r["broken_load"]["failed"] > 0  # the pool's mix
     assert r["rotation_verified"] is True and r["naive_rotation_caught"] is True
+    assert r["pods_hold_stale_password"] is True and r["after_naive_repaired"] is True
     assert r["failed_requests_alternating"] == 0
     assert r["replay_healthz_1"]["pods_flagged"] == 0 and r["replay_db_1"]["pods_flagged"] > 0
     assert r["exercise_passed"] is True
     digests = r["audit_digests"]
     assert len(digests) >= 8
     assert find_leaks(out.read_bytes(), digests) == []
-    runs = Path(os.environ["LABKIT_RUNS_DIR"])
-    for run_dir in runs.glob("lab04-*"):
+    for run_dir in run_dirs:  # the notebook's run, and the cluster's (pod logs, the database's log)
         for path in run_dir.rglob("*"):
             if path.is_file():
                 assert find_leaks(path.read_bytes(), digests) == [], path
+
+
+def test_lab04_headless_records_the_lesson_and_leaks_no_password(tmp_path, assert_port_free):
+    import os
+    from pathlib import Path
+
+    out = tmp_path / LAB04.name
+    execute(LAB04, out, solve_exercise=True)
+    r = read_results(out)
+    assert_lab04(r, out, list(Path(os.environ["LABKIT_RUNS_DIR"]).glob("lab04-*")))
+    for port in r["ports"]:
+        assert_port_free(port)
+
+
+def test_lab04_on_the_kubeconfig_path_against_a_separate_cluster(tmp_path, assert_port_free):
+    """The real-cluster path: the same notebook, cluster_backend="kubeconfig", against `labkit cluster
+    serve` started on its own - same results, and the lab removes what it applied."""
+    import os
+    from pathlib import Path
+
+    from kubernetes import client, config
+
+    out = tmp_path / LAB04.name
+    with cluster_serve(tmp_path / "k") as (proc, kubeconfig):
+        execute(LAB04, out, solve_exercise=True, cluster_backend="kubeconfig", kubeconfig=str(kubeconfig))
+        r = read_results(out)
+        api = config.new_client_from_config(config_file=str(kubeconfig))
+        assert client.AppsV1Api(api).list_namespaced_deployment("default").items == []
+        assert stop_serve(proc) == 0
+    runs = Path(os.environ["LABKIT_RUNS_DIR"])
+    assert_lab04(r, out, [*runs.glob("lab04-*"), *(tmp_path / "k").glob("cluster-*")])
     for port in r["ports"]:
         assert_port_free(port)
 
@@ -190,10 +215,7 @@ def test_lab04_headless_records_the_lesson_and_leaks_no_password(tmp_path, asser
 LAB05 = NOTEBOOKS / "05_roll-back-a-slow-canary.ipynb"
 
 
-def test_lab05_headless_records_the_lesson(tmp_path, assert_port_free):
-    out = tmp_path / LAB05.name
-    execute(LAB05, out, solve_exercise=True)
-    r = read_results(out)
+def assert_lab05(r: dict) -> None:
     assert r["baseline_verdicts"] == ["healthy"] and r["naive_numerator_empty"] is True
     assert (r["v1_rolled_back"], r["v2_rolled_back"]) == (False, True)
     assert 0 < r["seconds_break_to_rollback"] < 30
@@ -202,5 +224,29 @@ def test_lab05_headless_records_the_lesson(tmp_path, assert_port_free):
     assert r["hung_v2_decided"] == "stopped" and r["inconclusive_checks"] > 0
     assert r["hung_v3_rolled_back"] is True and r["hung_client_timeouts"] > 0
     assert r["exercise_passed"] is True
+
+
+def test_lab05_headless_records_the_lesson(tmp_path, assert_port_free):
+    out = tmp_path / LAB05.name
+    execute(LAB05, out, solve_exercise=True)
+    r = read_results(out)
+    assert_lab05(r)
+    for port in r["ports"]:
+        assert_port_free(port)
+
+
+def test_lab05_on_the_kubeconfig_path_against_a_separate_cluster(tmp_path, assert_port_free):
+    """Without prometheus_url the lab runs its own Prometheus, which finds and scrapes the pods
+    through the cluster's API with the kubeconfig's credentials - nothing stand-in-only."""
+    from kubernetes import client, config
+
+    out = tmp_path / LAB05.name
+    with cluster_serve(tmp_path / "k") as (proc, kubeconfig):
+        execute(LAB05, out, solve_exercise=True, cluster_backend="kubeconfig", kubeconfig=str(kubeconfig))
+        r = read_results(out)
+        api = config.new_client_from_config(config_file=str(kubeconfig))
+        assert client.AppsV1Api(api).list_namespaced_deployment("default").items == []
+        assert stop_serve(proc) == 0
+    assert_lab05(r)
     for port in r["ports"]:
         assert_port_free(port)

@@ -395,6 +395,9 @@ class Handler(BaseHTTPRequestHandler):
         if policy == "Orphan":
             self.cluster.orphan_dependents(store.get(t.res, ns, name))
         obj = store.delete(t.res, ns, name)
+        if t.res == "services":  # the API server's service storage returns the deleted object
+            self._send(200, obj)
+            return
         self._send(200, status_body(200, "", "", {"name": name, "kind": t.res, "uid": obj["metadata"]["uid"]})
                    | {"status": "Success"})
 

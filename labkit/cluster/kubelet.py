@@ -6,9 +6,11 @@ import base64
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -352,12 +354,27 @@ class PodRuntime:
             self.cluster.run.stop_process(proc)
         for c in self.containers:
             c.proc = None
+        self._remove_files()
         with self.cluster.store.lock:
             try:
                 if self.cluster.store.get("pods", self.ns, self.name)["metadata"]["uid"] == self.uid:
                     self.cluster.store.delete("pods", self.ns, self.name)
             except NotFound:
                 pass
+
+    def _remove_files(self) -> None:
+        """The pod's directory goes with the pod (emptyDir semantics), and what its links point
+        at in the temp dir (a database's data kept where its server account can reach it)."""
+        pod_dir = self.cluster.run.dir / "pods" / f"{self.ns}.{self.name}"
+        if not pod_dir.is_dir():
+            return
+        temp = Path(tempfile.gettempdir()).resolve()
+        for path in pod_dir.rglob("*"):
+            if path.is_symlink():
+                target = path.resolve()
+                if target.parent.parent == temp and target.parent.name.startswith("labkit-"):
+                    shutil.rmtree(target.parent, ignore_errors=True)
+        shutil.rmtree(pod_dir, ignore_errors=True)
 
     # -- status -----------------------------------------------------------
     def ready(self) -> bool:

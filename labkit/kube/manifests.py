@@ -133,12 +133,16 @@ def _message(err: ApiException) -> str:
 
 
 def delete(api_client, objects: list[dict], namespace: str = "default") -> None:
-    """Delete what apply created, last first; what is already gone is fine."""
+    """Delete what apply created, last first; what is already gone is fine. Every object is tried;
+    the failures are reported together at the end."""
+    failed = []
     for obj in reversed(objects):
+        meta = obj["metadata"]
         try:
-            meta = obj["metadata"]
-            _verb(api_client, obj, "delete")(meta["name"], meta.get("namespace") or namespace)
+            _verb(api_client, obj, "delete")(meta["name"], meta.get("namespace") or namespace,
+                                             _preload_content=False)
         except ApiException as err:
             if err.status != 404:
-                raise LabkitError(f"delete {obj['kind']} {obj['metadata']['name']}: the API answered "
-                                  f"{err.status} {err.reason}") from None
+                failed.append(f"{obj['kind']} {meta['name']} ({err.status} {err.reason})")
+    if failed:
+        raise LabkitError("could not delete " + ", ".join(failed))
