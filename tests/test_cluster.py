@@ -29,9 +29,17 @@ def cluster():
         c = start_cluster(run, restart_backoff=(0.2, 1.0))
         yield c
         ports = [p for r in c.pods.values() for p in r.ports.values()]
+        ports += [listener.port for listener in c.services.listeners.values()]
     assert not port_is_listening(int(c.url.rsplit(":", 1)[1]))
     for port in ports:
         assert not port_is_listening(port)
+
+
+def wait_for(probe, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
 
 
 def apis(cluster):
@@ -337,3 +345,94 @@ def test_cluster_serve_dir_is_private(tmp_path):
         (run_dir,) = [d for d in target.iterdir() if d.is_dir()]
         assert run_dir.stat().st_mode & 0o077 in (0, 0o010)
         assert stop_serve(proc) == 0
+
+
+# -- Services ----------------------------------------------------------------------------------------
+
+def service(name="tiny", port=80, target="http", selector=None):
+    return {"metadata": {"name": name}, "spec": {"selector": selector or {"app": name},
+                                                 "ports": [{"name": "http", "port": port, "targetPort": target}]}}
+
+
+def named_port(deploy: dict) -> dict:
+    deploy["spec"]["template"]["spec"]["containers"][0]["ports"][0]["name"] = "http"
+    return deploy
+
+
+def bound(port: int) -> bool:
+    """Something holds 127.0.0.1:port."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def local_port(core, name: str) -> int:
+    svc = core.read_namespaced_service(name, NS)
+    return json.loads(svc.metadata.annotations["labkit.dev/ports"])["80"]
+
+
+def test_a_service_balances_over_its_ready_pods_and_drops_one_that_leaves_ready(cluster, tmp_path):
+    api, core, apps = apis(cluster)
+    core.create_namespaced_service(NS, service())
+    ready = tmp_path / "ready"
+    ready.touch()
+    apps.create_namespaced_deployment(NS, named_port(tiny(replicas=2, env=[{"name": "READY_FILE",
+                                                                             "value": str(ready)}])))
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    pods = {p.metadata.name for p in rollout.ready_pods(api, "tiny", NS)}
+    wait_for(lambda: len(core.read_namespaced_endpoints("tiny", NS).subsets[0].addresses or []) == 2)
+    ep = core.read_namespaced_endpoints("tiny", NS).subsets[0]
+    assert {a.target_ref.name for a in ep.addresses} == pods and ep.ports[0].port == 8080
+    port = local_port(core, "tiny")
+    seen = {json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/x", timeout=5).read())["pod"]
+            for _ in range(6)}
+    assert seen == pods  # round robin over both endpoints
+    via_proxy = core.connect_get_namespaced_service_proxy_with_path("tiny:http", NS, "x", _preload_content=False)
+    assert json.loads(via_proxy.data)["pod"] in pods
+    ready.unlink()  # both pods fail their probe: no endpoints, the Service refuses
+    wait_for(lambda: not (core.read_namespaced_endpoints("tiny", NS).subsets or [None])[0]
+             or not core.read_namespaced_endpoints("tiny", NS).subsets[0].addresses)
+    assert {a.target_ref.name for a in core.read_namespaced_endpoints("tiny", NS).subsets[0].not_ready_addresses} \
+        == pods
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/x", timeout=5).read()
+    resp = raw(cluster, "GET", f"/api/v1/namespaces/{NS}/services/tiny:http/proxy/x")
+    body = json.loads(resp.read())
+    assert resp.status == 503 and body["kind"] == "Status" and "no endpoints" in body["message"]
+
+
+def test_pods_started_after_a_service_get_its_variables_and_env_values_expand_them(cluster):
+    api, core, apps = apis(cluster)
+    core.create_namespaced_service(NS, service("my-db", target=5432, selector={"app": "nothing"}))
+    wait_for(lambda: (core.read_namespaced_service("my-db", NS).metadata.annotations or {}).get("labkit.dev/ports"))
+    port = local_port(core, "my-db")
+    env = [{"name": "SHOW_ENV", "value": "MY_DB_SERVICE_HOST,MY_DB_SERVICE_PORT,MY_DB_SERVICE_PORT_HTTP,URL,LIT"},
+           {"name": "URL", "value": "db://$(MY_DB_SERVICE_HOST):$(MY_DB_SERVICE_PORT)/$(UNDEFINED)"},
+           {"name": "LIT", "value": "$$(MY_DB_SERVICE_HOST)"}]
+    apps.create_namespaced_deployment(NS, tiny(replicas=1, extra={"env": env}))
+    rollout.wait_rollout(api, "tiny", NS, timeout=30)
+    (pod,) = rollout.ready_pods(api, "tiny", NS)
+    got = json.loads(rollout.proxy_get(api, pod.metadata.name, 8080, "env", NS)[1])
+    assert got == {"MY_DB_SERVICE_HOST": "127.0.0.1", "MY_DB_SERVICE_PORT": str(port),
+                   "MY_DB_SERVICE_PORT_HTTP": str(port), "URL": f"db://127.0.0.1:{port}/$(UNDEFINED)",
+                   "LIT": "$(MY_DB_SERVICE_HOST)"}
+
+
+def test_a_service_without_ports_is_refused_and_deleting_one_closes_its_port(cluster):
+    _, core, _ = apis(cluster)
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_service(NS, {"metadata": {"name": "bad"}, "spec": {"selector": {"a": "b"}}})
+    assert err.value.status == 422 and "spec.ports" in err.value.body
+    core.create_namespaced_service(NS, service())
+    wait_for(lambda: (core.read_namespaced_service("tiny", NS).metadata.annotations or {}).get("labkit.dev/ports"))
+    port = local_port(core, "tiny")
+    assert bound(port)  # (with no endpoints it resets each connection, as kube-proxy rejects it)
+    deleted = core.delete_namespaced_service("tiny", NS)
+    assert deleted.metadata.name == "tiny"
+    wait_for(lambda: not bound(port))
+    wait_for(lambda: not core.list_namespaced_endpoints(NS).items)  # its Endpoints went with it

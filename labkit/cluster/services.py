@@ -146,6 +146,7 @@ class Services:
         self.cluster, self.store = cluster, cluster.store
         self.listeners: dict[tuple[str, int], Listener] = {}  # (service uid, port) -> listener
         self.backends: dict[tuple[str, str, int], list[int]] = {}  # (ns, name, port) -> Ready pods' host ports
+        self.managed: set[tuple[str, str]] = set()  # the Endpoints this controller wrote
 
     def reconcile(self) -> None:
         if self.cluster.stopping():
@@ -178,6 +179,11 @@ class Services:
                 self._write_endpoints(svc, endpoints)
         for key in set(self.listeners) - live:
             self.listeners.pop(key).close()
+        services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.list("services", None)}
+        for ns, name in self.managed - services:  # a Service's Endpoints go with it
+            with contextlib.suppress(NotFound):
+                self.store.delete("endpoints", ns, name)
+            self.managed.discard((ns, name))
         self.backends = backends
 
     def _endpoints(self, svc: dict) -> dict[int, list[tuple[dict, int]]]:
@@ -219,6 +225,7 @@ class Services:
                 "subsets": [{k: sorted(v, key=json.dumps) if k != "ports" else v for k, v in s.items() if v}
                             for s in subsets.values()]}
         ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
+        self.managed.add((ns, name))
         if not body["subsets"]:
             del body["subsets"]
         try:
