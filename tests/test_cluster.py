@@ -436,3 +436,22 @@ def test_a_service_without_ports_is_refused_and_deleting_one_closes_its_port(clu
     assert deleted.metadata.name == "tiny"
     wait_for(lambda: not bound(port))
     wait_for(lambda: not core.list_namespaced_endpoints(NS).items)  # its Endpoints went with it
+
+
+def test_the_postgres_image_refuses_to_start_without_a_password_and_says_why(cluster):
+    api, core, apps = apis(cluster)
+    db = {"metadata": {"name": "db"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "db"}},
+          "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [
+              {"name": "postgres", "image": "postgres:16", "ports": [{"containerPort": 5432}],
+               "env": [{"name": "POSTGRES_HOST_AUTH_METHOD", "value": "trust"}]}]}}}}
+    apps.create_namespaced_deployment(NS, db)
+
+    def restarted() -> bool:
+        pods = core.list_namespaced_pod(NS, label_selector="app=db").items
+        return bool(pods) and (pods[0].status.container_statuses or [None])[0] is not None \
+            and pods[0].status.container_statuses[0].restart_count >= 1
+
+    wait_for(restarted, timeout=30)
+    (pod,) = core.list_namespaced_pod(NS, label_selector="app=db").items
+    log = core.read_namespaced_pod_log(pod.metadata.name, NS, previous=True)
+    assert "trust is refused" in log and "Traceback" not in log

@@ -93,6 +93,10 @@ class CanaryLab:
         self.mark("rollout undo")
         return rollout.undo(self.api_client, CANARY, "default")
 
+    def rollout_status(self, timeout: float = 60.0) -> float:
+        """kubectl rollout status of the canary: seconds until its rollout is complete."""
+        return rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
+
     def history(self) -> list[dict[str, Any]]:
         return [vars(r) | {"images": list(r.images)} for r in rollout.history(self.api_client, CANARY, "default")]
 

@@ -136,7 +136,7 @@ class PodRuntime:
             env[f"PORT_{port}"] = str(self.ports[port])
         env.update(image_env(c.spec.get("image", ""), self.ports))
         if self.spec.get("enableServiceLinks", True):
-            env.update(service_env(self.cluster.store.list("services", self.ns)))
+            env.update(service_env(self.cluster.store.list("services", self.ns), self.cluster.services.local_port))
         for src in c.spec.get("envFrom") or []:
             for kind, read in (("secretRef", self._secret), ("configMapRef", self._configmap)):
                 ref = src.get(kind) or {}

@@ -19,6 +19,7 @@ import select
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..runtime import LOCALHOST
@@ -28,7 +29,7 @@ from .store import NotFound
 if TYPE_CHECKING:
     from .server import LocalCluster
 
-PORTS_ANNOTATION = "labkit.dev/ports"  # where a local Service port listens (for people; no code reads it)
+PORTS_ANNOTATION = "labkit.dev/ports"  # where a local Service's ports listen, shown to people
 REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -47,21 +48,21 @@ def env_name(service: str) -> str:
     return service.upper().replace("-", "_")
 
 
-def service_env(services: list[dict]) -> dict[str, str]:
-    """The variables Kubernetes gives a pod for each Service of its namespace that has a cluster IP."""
+def service_env(services: list[dict], local_port: Callable[[dict, dict], int]) -> dict[str, str]:
+    """The variables Kubernetes gives a pod for each Service of its namespace that has a cluster IP;
+    local_port(service, port) is where that Service port listens here."""
     env: dict[str, str] = {}
     for svc in services:
         spec = svc.get("spec") or {}
-        local = json.loads((svc["metadata"].get("annotations") or {}).get(PORTS_ANNOTATION) or "{}")
-        if spec.get("clusterIP") in (None, "", "None") or not spec.get("ports") or not local:
+        if spec.get("clusterIP") in (None, "", "None") or not spec.get("ports"):
             continue
         name = env_name(svc["metadata"]["name"])
         ports = spec["ports"]
         env[f"{name}_SERVICE_HOST"] = LOCALHOST
-        env[f"{name}_SERVICE_PORT"] = str(local.get(str(ports[0]["port"]), ports[0]["port"]))
+        env[f"{name}_SERVICE_PORT"] = str(local_port(svc, ports[0]))
         for p in ports:
             if p.get("name"):
-                env[f"{name}_SERVICE_PORT_{env_name(p['name'])}"] = str(local.get(str(p["port"]), p["port"]))
+                env[f"{name}_SERVICE_PORT_{env_name(p['name'])}"] = str(local_port(svc, p))
     return env
 
 
@@ -147,11 +148,24 @@ class Services:
         self.listeners: dict[tuple[str, int], Listener] = {}  # (service uid, port) -> listener
         self.backends: dict[tuple[str, str, int], list[int]] = {}  # (ns, name, port) -> Ready pods' host ports
         self.managed: set[tuple[str, str]] = set()  # the Endpoints this controller wrote
+        self._lock = threading.Lock()
+
+    def listener(self, svc: dict, port: dict) -> Listener:
+        """The listener of a Service port, opened on first use: by the control loop, or by a pod
+        that starts right after the Service was created (its variables must name it)."""
+        key = (svc["metadata"]["uid"], port["port"])
+        with self._lock:
+            if key not in self.listeners:
+                self.listeners[key] = Listener(f"{svc['metadata']['namespace']}/{svc['metadata']['name']}:"
+                                               f"{port['port']}")
+            return self.listeners[key]
+
+    def local_port(self, svc: dict, port: dict) -> int:
+        return self.listener(svc, port).port
 
     def reconcile(self) -> None:
         if self.cluster.stopping():
             return
-        live: set[tuple[str, int]] = set()
         backends: dict[tuple[str, str, int], list[int]] = {}
         for svc in self.store.list("services", None):
             meta, spec = svc["metadata"], svc.get("spec") or {}
@@ -160,16 +174,13 @@ class Services:
             endpoints = self._endpoints(svc) if spec.get("selector") else None
             local: dict[str, int] = {}
             for port in ports:
-                key = (meta["uid"], port["port"])
                 hosts = [h for _, h in (endpoints or {}).get(port["port"], []) if h]
                 backends[(ns, name, port["port"])] = hosts
                 if spec.get("clusterIP") == "None":
                     continue
-                live.add(key)
-                if key not in self.listeners:
-                    self.listeners[key] = Listener(f"{ns}/{name}:{port['port']}")
-                self.listeners[key].backends = hosts
-                local[str(port["port"])] = self.listeners[key].port
+                listener = self.listener(svc, port)
+                listener.backends = hosts
+                local[str(port["port"])] = listener.port
             text = json.dumps(local, sort_keys=True)
             if local and (meta.get("annotations") or {}).get(PORTS_ANNOTATION) != text:
                 with contextlib.suppress(NotFound):
@@ -177,8 +188,11 @@ class Services:
                                       lambda o, t=text: o["metadata"]["annotations"].__setitem__(PORTS_ANNOTATION, t))
             if endpoints is not None:
                 self._write_endpoints(svc, endpoints)
-        for key in set(self.listeners) - live:
-            self.listeners.pop(key).close()
+        with self._lock:  # what exists now: a pod may have opened a listener for a Service made since
+            current = {(s["metadata"]["uid"], p["port"]) for s in self.store.list("services", None)
+                       if (s.get("spec") or {}).get("clusterIP") != "None" for p in s["spec"].get("ports") or []}
+            for key in set(self.listeners) - current:
+                self.listeners.pop(key).close()
         services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.list("services", None)}
         for ns, name in self.managed - services:  # a Service's Endpoints go with it
             with contextlib.suppress(NotFound):
@@ -251,9 +265,10 @@ class Services:
         return hosts[next(_pick) % len(hosts)] if hosts else None
 
     def close(self) -> None:
-        for listener in self.listeners.values():
-            listener.close()
-        self.listeners.clear()
+        with self._lock:
+            for listener in self.listeners.values():
+                listener.close()
+            self.listeners.clear()
 
 
 _pick = itertools.count()
