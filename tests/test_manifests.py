@@ -88,3 +88,30 @@ def test_kubectl_apply_of_a_labs_folder_brings_every_deployment_up(tmp_path, lab
                                    input="SELECT count(*) FROM orders;", capture_output=True, text=True, timeout=60)
             assert count.stdout.strip() == "100", count.stderr
         assert stop_serve(proc) == 0
+
+
+def test_apply_creates_then_patches_refuses_a_leftover_when_asked_and_deletes_what_it_made(tmp_path):
+    from labkit.cluster import open_cluster
+    from labkit.errors import InputError, LabkitError
+    from labkit.runtime import Run
+
+    with pytest.raises(InputError, match="no \\*.yaml manifests"):
+        manifests.read(tmp_path)
+    objects = manifests.read(LABS / "05-canary-rollback" / "k8s")
+    with pytest.raises(LabkitError, match="no keys"):
+        manifests.set_secret(manifests.read(LABS / "04-secrets-rotation" / "k8s"), "db-credentials", {"nope": "x"})
+    with Run("test-manifests") as run:
+        cluster = open_cluster(run, "local")
+        created: list[dict] = []
+        lines = manifests.apply(cluster.api_client, objects[:1], existing="fail", created=created)
+        assert lines == ["service/myapp-stable created"] and created == objects[:1]
+        assert manifests.apply(cluster.api_client, objects[:2]) == ["service/myapp-stable configured",
+                                                                     "service/myapp-canary created"]
+        created = []
+        with pytest.raises(LabkitError, match="already exists .* kubectl delete -f"):
+            manifests.apply(cluster.api_client, objects, existing="fail", created=created)
+        assert created == []  # the first object already existed: nothing of this call to clean up
+        manifests.delete(cluster.api_client, objects)  # what is missing is fine
+        from kubernetes import client
+
+        assert client.CoreV1Api(cluster.api_client).list_namespaced_service("default").items == []

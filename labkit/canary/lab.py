@@ -121,9 +121,10 @@ def start_lab(run: Run, cluster_backend: str = "local", kubeconfig: str | None =
     if image:
         for name in (STABLE, CANARY):
             manifests.set_image(objects, name, image)
-    manifests.apply(cluster.api_client, objects)
+    created: list[dict] = []
     if cluster.local is None:  # a real cluster keeps what the lab applied: remove it with the run
-        run.add_cleanup("lab 05 objects", lambda: manifests.delete(cluster.api_client, objects))
+        run.add_cleanup("lab 05 objects", lambda: manifests.delete(cluster.api_client, created))
+    manifests.apply(cluster.api_client, objects, existing="fail", created=created)
     for name in (STABLE, CANARY):
         rollout.wait_rollout(cluster.api_client, name, "default", timeout)
     if prometheus_url:

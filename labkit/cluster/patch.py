@@ -1,8 +1,9 @@
 """The three patch types of the Kubernetes API: JSON patch, merge patch, strategic merge patch.
 
 Strategic merge merges lists of named things by their key - ``containers``, ``env``,
-``volumes``, ``volumeMounts`` by ``name``, ``ports`` by ``containerPort`` - where a merge
-patch would replace the whole list; ``$patch: delete`` removes an entry.
+``volumes``, ``volumeMounts`` by ``name``, a container's ``ports`` by ``containerPort`` and a
+Service's by ``port`` - where a merge patch would replace the whole list; ``$patch: delete``
+removes an entry.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ def strategic_merge(target: Any, patch: Any, key: str | None = None) -> Any:
                 out[k] = strategic_merge(out.get(k), value, k)
         return out
     if isinstance(patch, list) and key in MERGE_KEYS and MERGE_KEYS[key] and isinstance(target, list):
-        return _merge_list(target, patch, MERGE_KEYS[key])
+        merge_key = MERGE_KEYS[key]
+        if key == "ports" and patch and all(isinstance(i, dict) and "containerPort" not in i for i in patch):
+            merge_key = "port"  # a Service's ports (ServicePort's patchMergeKey)
+        return _merge_list(target, patch, merge_key)
     return copy.deepcopy(patch)
 
 

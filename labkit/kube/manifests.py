@@ -100,19 +100,31 @@ def _verb(api_client, obj: dict, verb: str):
     return getattr(api(api_client), f"{verb}_namespaced_{suffix}")
 
 
-def apply(api_client, objects: list[dict], namespace: str = "default") -> list[str]:
-    """kubectl apply, for these kinds: create, or merge-patch what exists; returns 'kind/name verb' lines."""
+def apply(api_client, objects: list[dict], namespace: str = "default", existing: str = "patch",
+          created: list[dict] | None = None) -> list[str]:
+    """kubectl apply, for these kinds: create, or patch what exists; returns 'kind/name verb' lines.
+
+    existing="fail" refuses objects that already exist (a lab wants its own fresh copy: a
+    database left from an earlier run would not know the new credentials). Each object this
+    call creates is appended to `created` as it is made (what a cleanup may delete)."""
     done = []
     for obj in objects:
         body = json.loads(json.dumps(obj))
         meta = body.setdefault("metadata", {})
-        if obj["kind"] != "Secret":  # kubectl keeps no last-applied copy of a Secret's values either
+        # kubectl would also copy a Secret, values and all, into this annotation - readable by
+        # anyone who may read the Secret's metadata. Never for a Secret here.
+        if obj["kind"] != "Secret":
             meta.setdefault("annotations", {})[LAST_APPLIED] = json.dumps(obj, sort_keys=True, separators=(",", ":"))
         name, ns = meta["name"], meta.get("namespace") or namespace
         try:
             _verb(api_client, obj, "create")(ns, body)
             done.append(f"{obj['kind'].lower()}/{name} created")
+            if created is not None:
+                created.append(obj)
         except ApiException as err:
+            if err.status == 409 and existing == "fail":
+                raise LabkitError(f"{obj['kind']} {name} already exists in namespace {ns} (left by an earlier run?): "
+                                  "delete the lab's objects first, e.g. kubectl delete -f labs/<lab>/k8s/") from None
             if err.status != 409:
                 raise LabkitError(f"apply {obj['kind']} {name}: the API answered {err.status} {err.reason}: "
                                   f"{_message(err)}") from None

@@ -204,9 +204,10 @@ def start_lab(run: Run, aws_backend: str = "local", cluster_backend: str = "loca
     manifests.set_env(objects, "myapp", {"POOL_MAX_LIFETIME_S": str(pool_lifetime_s)})
     if image:
         manifests.set_image(objects, "myapp", image)
-    manifests.apply(cluster.api_client, objects)
+    created: list[dict] = []
     if cluster.local is None:  # a real cluster keeps what the lab applied: remove it with the run
-        run.add_cleanup("lab 04 objects", lambda: manifests.delete(cluster.api_client, objects))
+        run.add_cleanup("lab 04 objects", lambda: manifests.delete(cluster.api_client, created))
+    manifests.apply(cluster.api_client, objects, existing="fail", created=created)
     target = Target(sm=sm, api_client=cluster.api_client, db_admin=psql.admin(cluster.kubeconfig, "appdb"),
                     users=users, rollout_timeout=rollout_timeout,
                     passwords=[*passwords.values(), admin_password])
