@@ -64,7 +64,8 @@ def test_when_cost_steps_up_then_original_flags_the_start_and_level_shift_flags_
     assert shifts[-1] == YESTERDAY
     # one finding per day from when the median moved until yesterday, no gaps
     assert shifts == [shifts[0] + dt.timedelta(days=i) for i in range(len(shifts))]
-    assert {a.since for a in found.of_kind(LEVEL_SHIFT)} == {shifts[0]}
+    # reported from the day the median moved, each finding naming the day the step began
+    assert {a.since for a in found.of_kind(LEVEL_SHIFT)} == {start} and start < shifts[0]
 
 
 def test_when_a_service_has_missing_days_then_they_count_as_zero_dollars():
@@ -77,7 +78,8 @@ def test_when_a_service_has_missing_days_then_they_count_as_zero_dollars():
         groups = [] if amount is None else [
             {"Keys": ["svc"], "Metrics": {"UnblendedCost": {"Amount": str(amount), "Unit": "USD"}}}
         ]
-        entries.append({"TimePeriod": {"Start": day.isoformat()}, "Groups": groups})
+        entries.append({"TimePeriod": {"Start": day.isoformat(), "End": (day + dt.timedelta(days=1)).isoformat()},
+                        "Groups": groups})
     costs = parse_results(entries, start, start + dt.timedelta(days=9))
     assert costs.table["svc"].iloc[7] == 0.0
     found = detect(costs, CostRules(level_shift=False))

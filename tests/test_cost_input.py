@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 
@@ -13,7 +14,11 @@ from labkit.errors import InputError
 
 
 def entry(amount="1.0", keys=("svc",), start="2026-03-01"):
-    return {"TimePeriod": {"Start": start, "End": "2026-03-02"},
+    try:
+        end = (dt.date.fromisoformat(start) + dt.timedelta(days=1)).isoformat()
+    except ValueError:
+        end = "2026-03-02"
+    return {"TimePeriod": {"Start": start, "End": end},
             "Groups": [{"Keys": list(keys), "Metrics": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}}}]}
 
 
@@ -22,7 +27,7 @@ CASES = {
     "empty_file": ("", "empty"),
     "missing_results_key": (json.dumps({"Results": []}), "ResultsByTime"),
     "missing_start": (json.dumps([{"Groups": []}]), "TimePeriod.Start"),
-    "missing_amount": (json.dumps([{"TimePeriod": {"Start": "2026-03-01"},
+    "missing_amount": (json.dumps([{"TimePeriod": {"Start": "2026-03-01", "End": "2026-03-02"},
                                     "Groups": [{"Keys": ["svc"], "Metrics": {}}]}]), "Amount"),
     "missing_keys": (json.dumps([entry(keys=())]), "Keys"),
     "non_numeric": (json.dumps([entry(amount="twelve")]), "not a number"),

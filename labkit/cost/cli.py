@@ -7,8 +7,9 @@ import json
 import sys
 
 from ..aws import AwsTarget, EmbeddedAWS
+from ..errors import InputError
 from ..runtime import Run
-from .data import load_input
+from .data import METRIC, METRICS, load_input
 from .detect import CostRules
 from .fetch import fetch_daily_costs
 from .lab import check, parse_today
@@ -23,14 +24,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--sample", action="store_true",
                      help="seed the lab's sample bill (with its spike) into an embedded endpoint and read it back")
-    src.add_argument("--input", metavar="FILE", help="a saved GetCostAndUsage response or ResultsByTime list")
+    src.add_argument("--input", metavar="FILE",
+                     help="a saved DAILY GetCostAndUsage response, a JSON list of its pages, or a bare ResultsByTime "
+                          "list (read as grouped by SERVICE); GroupDefinitions name the groups")
     p.add_argument("--today", metavar="YYYY-MM-DD", help="pin 'today' (UTC); days from today on are never judged")
     p.add_argument("--days", type=int, default=30, help="days of history to read (default 30)")
     p.add_argument("--recent-days", type=int, metavar="N", help="only report findings in the last N days")
     p.add_argument("--multiplier", type=float, default=2.0, help="spike rule: mean + K x stdev (default 2)")
     p.add_argument("--baseline-days", type=int, default=7, help="spike rule baseline window (default 7)")
     p.add_argument("--min-impact", type=float, default=0.0, metavar="USD", help="ignore findings under this impact")
-    p.add_argument("--no-level-shift", action="store_true", help="only the original spike rule")
+    p.add_argument("--no-level-shift", action="store_true", help="no level-shift rule")
+    p.add_argument("--no-new-spend", action="store_true",
+                   help="no new-spend rule (a group that was under $0.01/day, then is not); drops are never reported")
+    p.add_argument("--metric", choices=METRICS, default=METRIC,
+                   help="the cost metric (default UnblendedCost; AmortizedCost spreads upfront RI / Savings Plans fees)")
     p.add_argument("--endpoint-url", metavar="URL", help="an AWS-compatible endpoint (e.g. a moto server)")
     p.add_argument("--region", default="us-east-1", help="AWS region for credentials (Cost Explorer is us-east-1)")
     p.add_argument("--profile", help="AWS profile for real AWS")
@@ -43,41 +50,45 @@ def run_check(args: argparse.Namespace) -> int:
     today = parse_today(args.today)
     rules = CostRules(baseline_days=args.baseline_days, multiplier=args.multiplier,
                       min_impact=args.min_impact, recent_days=args.recent_days,
-                      level_shift=not args.no_level_shift)
+                      level_shift=not args.no_level_shift, new_spend=not args.no_new_spend)
     requests = 0
     source = ""
     if args.input:
-        costs = load_input(args.input).until(today)
+        costs = load_input(args.input, args.metric).until(today)
         source = args.input
     elif args.sample:
         with Run("cost-cli") as run:
             endpoint = EmbeddedAWS(run).start()
             endpoint.seed_cost_and_usage(responses(with_spike(sample_costs(today, args.days))))
-            fetched = fetch_daily_costs(endpoint.target(args.region), today, args.days)
+            fetched = fetch_daily_costs(endpoint.target(args.region), today, args.days, args.metric)
         costs, requests, source = fetched.costs, fetched.requests, "sample bill via embedded endpoint"
     else:
         backend = "local" if args.endpoint_url else "aws"
         target = AwsTarget(backend, args.endpoint_url, args.region, args.profile)
-        fetched = fetch_daily_costs(target, today, args.days)
+        fetched = fetch_daily_costs(target, today, args.days, args.metric)
         costs, requests, source = fetched.costs, fetched.requests, target.describe()
     found = check(costs, rules, today)
+    if found.days_judged == 0:  # no data is an error, never "no anomalies"
+        raise InputError(f"nothing judged: {len(costs.days)} complete day(s) before {today}; the rules need at least "
+                         f"{rules.baseline_days + 1} (a {rules.baseline_days}-day baseline and a day to judge)")
+    grouping = costs.grouping.describe()
     if args.json:
         print(json.dumps({
             "anomalies": [a.to_dict() for a in found.anomalies],
             "today": today.isoformat(),
             "days_judged": found.days_judged,
             "services": found.services,
+            "grouping": grouping,
+            "metric": args.metric,
             "requests": requests,
             "request_cost_usd": round(requests * 0.01, 2),
             "source": source,
         }, indent=2))
     else:
-        print(f"{source}: {found.services} services, {found.days_judged} days judged, "
+        print(f"{source}: {found.services} groups ({grouping}), {args.metric}, {found.days_judged} days judged, "
               f"{requests} Cost Explorer requests (${requests * 0.01:.2f})", file=sys.stderr)
         if not found.anomalies:
             print("no anomalies")
         for a in found.anomalies:
-            est = " (estimated)" if a.estimated else ""
-            print(f"{a.kind:<11} {a.date} {a.service}: ${a.actual:.2f} vs baseline ${a.baseline_avg:.4f} "
-                  f"(threshold ${a.threshold:.4f}, +{a.pct_above:.1f} %, impact ${a.impact:.2f}){est}")
+            print(a.describe())
     return 2 if found.anomalies else 0

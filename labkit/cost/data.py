@@ -1,8 +1,13 @@
 """Cost Explorer data: validate ``ResultsByTime`` entries and turn them into a daily table.
 
-The daily table is wide: one row per calendar day, one column per service, dollars as
-floats.  A service with no charge on a day has no group that day, so missing cells
-are $0 - the baseline is counted in calendar days, never list positions.
+The daily table is wide: one row per calendar day, one column per group (a service, or
+whatever the response's ``GroupDefinitions`` say the keys are), dollars as floats. A group
+with no charge on a day has no entry that day, so missing cells are $0 - the baseline is
+counted in calendar days, never list positions.
+
+What is refused, with one line each: periods that are not one day (MONTHLY, HOURLY or a
+custom range - the rules judge days), a page that still carries ``NextPageToken`` (save
+every page), a metric the response does not have, keys that do not match the definitions.
 """
 
 from __future__ import annotations
@@ -19,6 +24,63 @@ from ..errors import InputError
 from ..jsonfile import read_json
 
 METRIC = "UnblendedCost"
+METRICS = ("UnblendedCost", "BlendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost")
+UNTAGGED = "(untagged)"
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What a group's Keys mean, from GroupDefinitions ((Type, Key) pairs, in order)."""
+
+    definitions: tuple[tuple[str, str], ...] = (("DIMENSION", "SERVICE"),)
+    assumed: bool = False  # no GroupDefinitions came with the data: read as SERVICE
+    total: bool = False  # no groups at all: the Total of each day is judged as one series
+
+    @classmethod
+    def from_response(cls, definitions: Any, where: str) -> Grouping:
+        if definitions is None:
+            return cls(assumed=True)
+        if not isinstance(definitions, list) or not definitions:
+            raise InputError(f"{where}: GroupDefinitions must be a non-empty list")
+        pairs = []
+        for i, d in enumerate(definitions):
+            if not isinstance(d, dict) or not isinstance(d.get("Key"), str):
+                raise InputError(f"{where}: GroupDefinitions[{i}] needs Type and Key")
+            pairs.append((str(d.get("Type") or "DIMENSION"), d["Key"]))
+        return cls(tuple(pairs))
+
+    @property
+    def names(self) -> list[str]:
+        """SERVICE, LINKED_ACCOUNT, TAG:ProjectId, COST_CATEGORY:Team, ..."""
+        if self.total:
+            return ["TOTAL"]
+        return [key if kind == "DIMENSION" else f"{kind}:{key}" for kind, key in self.definitions]
+
+    def describe(self) -> str:
+        if self.total:
+            return "no grouping: each day's Total judged as one series"
+        text = " then ".join(self.names)
+        return f"{text} (assumed: the input has no GroupDefinitions)" if self.assumed else text
+
+    def group(self, keys: list[Any], where: str) -> dict[str, str]:
+        """The group a Keys list names: {"TAG:ProjectId": "(untagged)", "SERVICE": "AWS Lambda"}."""
+        if len(keys) != len(self.definitions) or not all(isinstance(k, str) for k in keys):
+            raise InputError(f"{where}: Keys {keys!r} do not match the grouping {' then '.join(self.names)}"
+                             + (" (the input has no GroupDefinitions to say what they are)" if self.assumed else ""))
+        out = {}
+        for (kind, key), name, value in zip(self.definitions, self.names, keys, strict=True):
+            if kind in ("TAG", "COST_CATEGORY"):  # Cost Explorer writes these as "Key$Value"
+                prefix = f"{key}$"
+                value = value[len(prefix):] if value.startswith(prefix) else value
+                value = value or UNTAGGED
+            out[name] = value
+        return out
+
+    def label(self, group: dict[str, str]) -> str:
+        """The table column of a group: the service name alone when grouped by SERVICE only."""
+        if list(group) in (["SERVICE"], ["TOTAL"]):
+            return next(iter(group.values()))
+        return " / ".join(f"{k}={v}" for k, v in group.items())
 
 
 def parse_day(text: Any, where: str) -> dt.date:
@@ -48,8 +110,13 @@ def _amount(value: Any, where: str) -> float:
 class DailyCosts:
     """Dollars per calendar day and service, plus which days AWS marked as estimated."""
 
-    table: pd.DataFrame  # index: DatetimeIndex of days, columns: services, values: dollars
+    table: pd.DataFrame  # index: DatetimeIndex of days, columns: group labels, values: dollars
     estimated: pd.Series  # index: the same days, values: bool
+    groups: dict[str, dict[str, str]] | None = None  # column label -> its group; None: grouped by SERVICE
+    grouping: Grouping = Grouping()
+
+    def group(self, label: str) -> dict[str, str]:
+        return (self.groups or {}).get(label) or {"SERVICE": label}
 
     @property
     def days(self) -> list[dt.date]:
@@ -62,7 +129,7 @@ class DailyCosts:
     def until(self, today: dt.date) -> DailyCosts:
         """Only days before today: today and later are incomplete and never judged."""
         keep = self.table.index < pd.Timestamp(today)
-        return DailyCosts(self.table.loc[keep], self.estimated.loc[keep])
+        return DailyCosts(self.table.loc[keep], self.estimated.loc[keep], self.groups, self.grouping)
 
     def to_records(self) -> list[dict[str, Any]]:
         """Long records (date, service, amount, estimated) - what the widget replays."""
@@ -108,13 +175,40 @@ def _complete(
     return DailyCosts(table, est)
 
 
+def _one_day(period: dict, where: str) -> dt.date:
+    """The day a DAILY TimePeriod covers; InputError for any other granularity."""
+    start_text, end_text = str(period["Start"]), period.get("End")
+    if end_text is None:
+        raise InputError(f"{where}: missing TimePeriod.End (cannot tell the granularity)")
+    if "T" in start_text or "T" in str(end_text):
+        raise InputError(f"{where}: TimePeriod {start_text}..{end_text} is HOURLY data; labkit judges DAILY "
+                         "data: export with --granularity DAILY")
+    start = parse_day(start_text, f"{where}.TimePeriod.Start")
+    end = parse_day(end_text, f"{where}.TimePeriod.End")
+    days = (end - start).days
+    if days != 1:
+        kind = ("MONTHLY data" if start.day == 1 and end.day == 1 and 28 <= days <= 31
+                else f"a {days}-day period")
+        raise InputError(f"{where}: TimePeriod {start}..{end} is {kind}, not one day; labkit judges DAILY data: "
+                         "export with --granularity DAILY (aws ce get-cost-and-usage --granularity DAILY ...)")
+    return start
+
+
 def parse_results(
-    results_by_time: Any, start: dt.date | None = None, end: dt.date | None = None, metric: str = METRIC
+    results_by_time: Any, start: dt.date | None = None, end: dt.date | None = None, metric: str = METRIC,
+    grouping: Grouping | None = None,
 ) -> DailyCosts:
-    """Validate Cost Explorer ResultsByTime entries (grouped by SERVICE) into DailyCosts."""
+    """Validate Cost Explorer ResultsByTime entries (DAILY, grouped as `grouping` says) into DailyCosts."""
     if not isinstance(results_by_time, list):
         raise InputError("ResultsByTime must be a list of daily entries")
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
+    grouping = grouping or Grouping()
+    if not any(isinstance(e, dict) and e.get("Groups") for e in results_by_time) and any(
+            isinstance(e, dict) and isinstance(e.get("Total"), dict) and e["Total"] for e in results_by_time):
+        grouping = Grouping(total=True)  # an ungrouped response: judge each day's Total
     rows: dict[tuple[pd.Timestamp, str], float] = {}
+    labels: dict[str, dict[str, str]] = {}
     estimated: dict[pd.Timestamp, bool] = {}
     for i, entry in enumerate(results_by_time):
         where = f"ResultsByTime[{i}]"
@@ -123,9 +217,16 @@ def parse_results(
         period = entry.get("TimePeriod")
         if not isinstance(period, dict) or "Start" not in period:
             raise InputError(f"{where}: missing TimePeriod.Start")
-        day = pd.Timestamp(parse_day(period["Start"], f"{where}.TimePeriod.Start"))
+        day = pd.Timestamp(_one_day(period, where))
         estimated[day] = estimated.get(day, False) or bool(entry.get("Estimated", False))
         groups = entry.get("Groups", [])
+        if grouping.total:
+            total = entry.get("Total") or {}
+            if metric not in total:
+                raise InputError(_missing_metric(f"{where}.Total", metric, total))
+            rows[(day, "TOTAL")] = rows.get((day, "TOTAL"), 0.0) + _amount(total[metric].get("Amount"), where)
+            labels["TOTAL"] = {"TOTAL": "TOTAL"}
+            continue
         if not isinstance(groups, list):
             raise InputError(f"{where}.Groups: expected a list")
         for j, group in enumerate(groups):
@@ -133,31 +234,66 @@ def parse_results(
             if not isinstance(group, dict):
                 raise InputError(f"{gwhere}: expected an object")
             keys = group.get("Keys")
-            if not isinstance(keys, list) or not keys or not isinstance(keys[0], str):
-                raise InputError(f"{gwhere}: missing Keys (the SERVICE name)")
+            if not isinstance(keys, list) or not keys:
+                raise InputError(f"{gwhere}: missing Keys")
+            named = grouping.group(keys, gwhere)
+            label = grouping.label(named)
+            labels[label] = named
+            metrics = group.get("Metrics") if isinstance(group.get("Metrics"), dict) else {}
             try:
-                raw = group["Metrics"][metric]["Amount"]
+                raw = metrics[metric]["Amount"]
             except (KeyError, TypeError):
-                raise InputError(f"{gwhere}: missing Metrics.{metric}.Amount") from None
-            key = (day, keys[0])
+                raise InputError(_missing_metric(f"{gwhere}.Metrics", metric, metrics)) from None
+            key = (day, label)
             rows[key] = rows.get(key, 0.0) + _amount(raw, gwhere)
     if rows:
         index = pd.MultiIndex.from_tuples(list(rows), names=["date", "service"])
         table = pd.Series(list(rows.values()), index=index, dtype=float).unstack("service")
     else:
         table = pd.DataFrame(index=pd.DatetimeIndex(sorted(estimated), name="date"), dtype=float)
-    return _complete(table, pd.Series(estimated, dtype=bool), start, end)
+    if estimated:  # every day the data covers counts, also the ones where nothing was charged
+        start = start or min(estimated).date()
+        end = end or max(estimated).date() + dt.timedelta(days=1)
+    costs = _complete(table, pd.Series(estimated, dtype=bool), start, end)
+    return DailyCosts(costs.table, costs.estimated, labels, grouping)
 
 
-def load_input(path: str | Path) -> DailyCosts:
-    """Read a saved GetCostAndUsage response (or a list of ResultsByTime entries)."""
-    data = read_json(path)
+def _missing_metric(where: str, metric: str, present: Any) -> str:
+    have = sorted(k for k in (present or {}) if k in METRICS) if isinstance(present, dict) else []
+    hint = f" (this response has {', '.join(have)}: use --metric {have[0]})" if have else ""
+    return f"{where}: missing {metric}.Amount{hint}"
+
+
+def _pages(data: Any, path: str | Path) -> tuple[list, Any]:
+    """(ResultsByTime entries, GroupDefinitions) of a saved response, a list of pages, or a bare list."""
     if isinstance(data, dict):
-        if "ResultsByTime" not in data:
-            raise InputError(f"{path}: a saved response must have a ResultsByTime key")
-        data = data["ResultsByTime"]
+        data = [data]
+    elif not (isinstance(data, list) and data and all(isinstance(p, dict) and "ResultsByTime" in p for p in data)):
+        return data, None  # a bare ResultsByTime list
+    entries: list = []
+    definitions = data[0].get("GroupDefinitions")
+    for i, page in enumerate(data):
+        where = f"page {i + 1} of {len(data)}" if len(data) > 1 else "the response"
+        if "ResultsByTime" not in page:
+            raise InputError("a saved response must have a ResultsByTime key")
+        if page.get("GroupDefinitions") != definitions:
+            raise InputError(f"{where}: GroupDefinitions differ from the first page's")
+        if page.get("NextPageToken") and i == len(data) - 1:
+            raise InputError(f"{where} has a NextPageToken: the response is incomplete - save every page "
+                             "(a JSON list of the page responses) or use --endpoint-url/--profile to read it live")
+        if not isinstance(page["ResultsByTime"], list):
+            raise InputError(f"{where}: ResultsByTime must be a list of daily entries")
+        entries += page["ResultsByTime"]
+    return entries, definitions
+
+
+def load_input(path: str | Path, metric: str = METRIC) -> DailyCosts:
+    """Read a saved GetCostAndUsage response, a JSON list of its pages, or a bare ResultsByTime list."""
+    data = read_json(path)
     try:
-        return parse_results(data)
+        entries, definitions = _pages(data, path)
+        grouping = Grouping.from_response(definitions, "the response")
+        return parse_results(entries, metric=metric, grouping=grouping)
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
 

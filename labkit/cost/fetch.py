@@ -19,12 +19,12 @@ CE_REGION = "us-east-1"  # Cost Explorer has one endpoint, in us-east-1
 PRICE_PER_REQUEST = 0.01
 
 
-def cost_request(start: dt.date, end: dt.date) -> dict:
-    """The GetCostAndUsage parameters: DAILY UnblendedCost by SERVICE, End exclusive."""
+def cost_request(start: dt.date, end: dt.date, metric: str = METRIC) -> dict:
+    """The GetCostAndUsage parameters: DAILY cost (UnblendedCost by default) by SERVICE, End exclusive."""
     return {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "DAILY",
-        "Metrics": [METRIC],
+        "Metrics": [metric],
         "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
         # Credits and refunds are negative line items, not usage: leave them out.
         "Filter": {"Not": {"Dimensions": {"Key": "RECORD_TYPE", "Values": ["Credit", "Refund"]}}},
@@ -45,11 +45,12 @@ class Fetched:
         return self.requests * PRICE_PER_REQUEST
 
 
-def fetch_results(client, start: dt.date, end: dt.date, max_pages: int = 100) -> tuple[list[dict], int]:
+def fetch_results(client, start: dt.date, end: dt.date, max_pages: int = 100,
+                  metric: str = METRIC) -> tuple[list[dict], int]:
     """Every ResultsByTime entry for the period, following NextPageToken; returns (entries, requests)."""
     if end <= start:
         raise LabkitError(f"empty period: End {end} must be after Start {start} (End is exclusive)")
-    params = cost_request(start, end)
+    params = cost_request(start, end, metric)
     entries: list[dict] = []
     token = None
     for requests in range(1, max_pages + 1):
@@ -65,12 +66,12 @@ def fetch_results(client, start: dt.date, end: dt.date, max_pages: int = 100) ->
     raise LabkitError(f"ce:GetCostAndUsage still paging after {max_pages} requests; stopping")
 
 
-def fetch_daily_costs(target: AwsTarget, today: dt.date, days: int) -> Fetched:
+def fetch_daily_costs(target: AwsTarget, today: dt.date, days: int, metric: str = METRIC) -> Fetched:
     """Read the `days` complete days before today (End = today, exclusive)."""
     if days < 1:
         raise LabkitError("days must be at least 1")
     start, end = today - dt.timedelta(days=days), today
     client = target.client("ce", region=CE_REGION)
-    entries, requests = fetch_results(client, start, end)
-    costs = parse_results(entries, start, end)
+    entries, requests = fetch_results(client, start, end, metric=metric)
+    costs = parse_results(entries, start, end, metric=metric)
     return Fetched(costs.until(today), requests, start, end)

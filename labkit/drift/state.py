@@ -76,6 +76,10 @@ def managed_groups(paths: list[str | Path]) -> dict[str, ManagedGroup]:
             for inst in res.get("instances", []) or []:
                 attrs = inst.get("attributes") if isinstance(inst, dict) else None
                 if not isinstance(attrs, dict):
+                    if isinstance(inst, dict) and isinstance(inst.get("attributes_flat"), dict):
+                        raise InputError(f"{path}: {_address(res, inst)} is in the older attributes_flat form "
+                                         "(written by Terraform before 0.12): re-save the state with Terraform "
+                                         "0.12 or newer (terraform state pull > terraform.tfstate)")
                     raise InputError(f"{path}: {_address(res, inst or {})} has no attributes")
                 where = f"{path}: {_address(res, inst)}"
                 try:
