@@ -66,4 +66,10 @@ def test_with_terraform_the_real_apply_gives_the_same_lesson():
     with Run("test-lab03-tf") as run:
         lab = start_lab(run, use_terraform="yes")
         assert "real Terraform" in lab.applied_with
-        lab_flow(lab)
+        assert lab.plan().exit_code == 0
+        lab.open_ssh()
+        plan = lab.plan()  # the standard tool sees the console rule (inline ingress blocks) ...
+        assert plan.exit_code == 2 and any("0.0.0.0/0" in line for line in plan.lines), plan.describe()
+        lab.revoke_ssh()
+        lab_flow(lab)  # ends with a group created outside Terraform
+        assert lab.plan().exit_code == 0  # ... and plan is blind to a group outside its state

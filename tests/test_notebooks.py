@@ -141,6 +141,7 @@ def test_lab03_headless_records_the_lesson(tmp_path, assert_port_free):
     assert r["ssh_added"] == [{"direction": "ingress", "protocol": "tcp", "from_port": 22, "to_port": 22,
                                "source": "0.0.0.0/0"}]
     assert r["after_revoke_clean"] is True
+    assert r["plan_ssh_exit"] is None and r["plan_new_group_exit"] is None  # use_terraform="no": no plan
     assert r["state_only_clean_after_new_group"] is True and r["state_only_mentions_new_group"] is False
     assert r["unmanaged_found"] == ["debug-temp"] and r["coverage"] == {"managed": 1, "total": 2}
     assert r["replay_default"]["coverage"] == "1/2"

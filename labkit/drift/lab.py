@@ -42,6 +42,24 @@ class DriftLab:
     applied_with: str
     endpoint: EmbeddedAWS | None = None
     created: list[str] = field(default_factory=list)  # groups made outside Terraform (to delete on AWS)
+    terraform: dict[str, Any] | None = None  # how to run terraform again here (binary, work dir, env, vars)
+
+    def plan(self) -> PlanResult:
+        """`terraform plan -detailed-exitcode` on the lab's configuration: what the standard tool sees."""
+        if self.terraform is None:
+            return PlanResult(None, [], "terraform did not run here (no binary or provider): no plan to show")
+        tf = self.terraform
+        tf["plans"] = tf.get("plans", 0) + 1
+        code, out = self.run.run_command(
+            f"terraform-plan-{tf['plans']}", [tf["binary"], "plan", "-detailed-exitcode", "-input=false", "-no-color",
+                               "-lock=false", *tf["vars"]], env=tf["env"], cwd=tf["work"], timeout=300)
+        lines = [line.rstrip() for line in out.splitlines()]
+        keep = [line for line in lines if line.strip().startswith(("~", "+", "-", "Plan:", "No changes"))
+                or "will be updated" in line or "must be replaced" in line or "has changed" in line]
+        if code == 1:
+            return PlanResult(1, keep, "terraform plan failed: " + " | ".join(lines[-3:]))
+        return PlanResult(code, keep, "changes: the live group differs from the configuration" if code == 2
+                          else "no changes: state, configuration and what Terraform reads all agree")
 
     def ec2(self):
         return self.target.client("ec2")
@@ -85,8 +103,26 @@ class DriftLab:
         return gid
 
 
+@dataclass
+class PlanResult:
+    """terraform plan -detailed-exitcode: 0 no changes, 2 changes, 1 error; None when it cannot run."""
+
+    exit_code: int | None
+    lines: list[str]  # the plan's change lines (~ + -), as Terraform prints them
+    summary: str
+
+    @property
+    def sees_changes(self) -> bool:
+        return self.exit_code == 2
+
+    def describe(self) -> str:
+        shown = "\n".join(f"  {line}" for line in self.lines[:30])
+        return f"terraform plan -detailed-exitcode: exit {self.exit_code} - {self.summary}" + (
+            f"\n{shown}" if shown else "")
+
+
 def _apply_terraform(run: Run, terraform: str, mirror: Path | None, target: AwsTarget, vpc_id: str,
-                     name: str) -> tuple[Path, str]:
+                     name: str) -> tuple[Path, str, dict[str, Any]]:
     work = run.dir / "terraform"
     work.mkdir(exist_ok=True)
     shutil.copyfile(LAB / "main.tf", work / "main.tf")
@@ -110,7 +146,8 @@ def _apply_terraform(run: Run, terraform: str, mirror: Path | None, target: AwsT
                                                     "-no-color", *args], env=env, cwd=work, timeout=300)
     if code != 0:
         raise ComponentError("terraform apply failed: " + " | ".join(out.strip().splitlines()[-5:]))
-    return work / "terraform.tfstate", "terraform apply (real Terraform)"
+    return work / "terraform.tfstate", "terraform apply (real Terraform)", {
+        "binary": terraform, "work": work, "env": env, "vars": args}
 
 
 def _apply_boto3(run: Run, target: AwsTarget, vpc_id: str, name: str, private_cidr: str) -> tuple[Path, str]:
@@ -142,10 +179,10 @@ def start_lab(run: Run, backend: str = "local", use_terraform: str = "auto", pro
     want_tf = use_terraform == "yes" or (use_terraform == "auto" and terraform is not None)
     if use_terraform == "yes" and terraform is None:
         raise InputError("use_terraform='yes' but terraform is not on PATH")
-    state_path, how = None, ""
+    state_path, how, tf = None, "", None
     if want_tf:
         try:
-            state_path, how = _apply_terraform(run, terraform, mirror, target, vpc_id, name)
+            state_path, how, tf = _apply_terraform(run, terraform, mirror, target, vpc_id, name)
         except ComponentError as err:
             if use_terraform == "yes":
                 raise
@@ -154,7 +191,7 @@ def start_lab(run: Run, backend: str = "local", use_terraform: str = "auto", pro
         state_path, fallback = _apply_boto3(run, target, vpc_id, name, private_cidr)
         how += fallback
     group_id = _group_id(state_path)
-    lab = DriftLab(run, target, vpc_id, group_id, state_path, how, endpoint)
+    lab = DriftLab(run, target, vpc_id, group_id, state_path, how, endpoint, terraform=tf)
     if backend == "aws":
         run.add_cleanup("lab 03 AWS resources", lambda: _delete_real(lab))
     return lab

@@ -38,7 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--timeout", type=float, default=60.0, help="rollout timeout in seconds")
         p.add_argument("--json", action="store_true")
         if name == "rotate":
-            p.add_argument("--strategy", choices=["single", "alternating"], default="single")
+            p.add_argument("--strategy", choices=["single", "alternating"], default="single",
+                           help="single: one user, its password changes before the pods restart (AWSCURRENT "
+                                "stops working from that step until the rotation finishes); alternating: "
+                                "the idle user gets the new password, the old login keeps working")
         p.set_defaults(func=run_verb)
 
 
