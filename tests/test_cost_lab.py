@@ -65,3 +65,18 @@ def test_when_a_half_solution_ignores_the_floor_then_the_checker_says_false():
         return sorted(table.columns[(before < 0.01).all() & (table.iloc[-1] > 0)])
 
     assert check_new_spend(no_floor, TODAY) is False
+
+
+def test_the_check_cell_tells_a_crash_from_a_wrong_answer():
+    from labkit.cost import new_spend_verdict
+    from labkit.exercises import grade
+
+    def broken(table, floor):
+        raise KeyError("oops")
+
+    crashed = grade(lambda: new_spend_verdict(broken, TODAY), "solved", "not yet")
+    assert (crashed.passed, crashed.status) == (False, "crashed") and "KeyError" in crashed.detail
+    wrong = grade(lambda: new_spend_verdict(lambda table, floor: [], TODAY), "solved", "not yet")
+    assert (wrong.passed, wrong.status) == (False, "not yet") and "the answer is" in wrong.detail
+    right = grade(lambda: new_spend_verdict(load_solution("01-cost-anomalies", "new_spend"), TODAY), "ok", "")
+    assert (right.passed, right.status) == (True, "solved")

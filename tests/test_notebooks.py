@@ -48,6 +48,7 @@ def test_lab01_unsolved_exercise_records_false(tmp_path):
     out = tmp_path / LAB01.name
     execute(LAB01, out, solve_exercise=False, today="2026-03-15")
     assert read_results(out)["exercise_passed"] is False
+    assert read_results(out)["exercise_status"] == "not yet"  # a wrong answer, not a crash
 
 
 def test_lab01_failing_midway_still_releases_the_endpoint(tmp_path):
@@ -127,6 +128,7 @@ def test_lab02_unsolved_exercise_records_false(tmp_path):
     out = tmp_path / LAB02.name
     execute(LAB02, out, solve_exercise=False)
     assert read_results(out)["exercise_passed"] is False
+    assert read_results(out)["exercise_status"] == "not yet"  # a wrong answer, not a crash
 
 
 LAB03 = NOTEBOOKS / "03_detect-infrastructure-drift.ipynb"
@@ -154,6 +156,7 @@ def test_lab03_unsolved_exercise_records_false(tmp_path):
     out = tmp_path / LAB03.name
     execute(LAB03, out, solve_exercise=False, use_terraform="no")
     assert read_results(out)["exercise_passed"] is False
+    assert read_results(out)["exercise_status"] == "not yet"  # a wrong answer, not a crash
 
 
 LAB04 = NOTEBOOKS / "04_verify-secret-rotation.ipynb"

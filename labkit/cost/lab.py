@@ -158,19 +158,24 @@ def exercise_cases(today: dt.date) -> list[tuple[pd.DataFrame, float, set[str]]]
     ]
 
 
-def check_new_spend(new_spend: Callable[..., Any], today: dt.date | None = None) -> bool:
-    """The exercise's checker: True only if new_spend gives the expected services on every case.
+def new_spend_verdict(new_spend: Callable[..., Any], today: dt.date | None = None) -> tuple[bool, str]:
+    """The exercise's check: (passed, the first case it gets wrong). The learner's exception is a
+    LearnerCrash (labkit.exercises.grade shows it as a crash, not as a wrong answer)."""
+    from ..exercises import learner
 
-    It never raises: a learner's exception counts as not solved.
-    """
-    try:
-        for table, floor, expected in exercise_cases(today or utc_today()):
-            got = new_spend(table.copy(), floor)
-            if set(got or []) != expected:
-                return False
-        return True
-    except Exception:
-        return False
+    for table, floor, expected in exercise_cases(today or utc_today()):
+        got = set(learner(new_spend, table.copy(), floor) or [])
+        if got != expected:
+            return False, (f"with a ${floor:g} floor the answer is {sorted(expected) or 'no service'}, "
+                           f"yours is {sorted(got) or 'no service'}")
+    return True, ""
+
+
+def check_new_spend(new_spend: Callable[..., Any], today: dt.date | None = None) -> bool:
+    """True only if new_spend gives the expected services on every case; never raises."""
+    from ..exercises import grade
+
+    return grade(lambda: new_spend_verdict(new_spend, today), "", "").passed
 
 
 def findings_table(found: Detection) -> pd.DataFrame:
