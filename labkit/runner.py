@@ -94,5 +94,6 @@ def run_notebooks(labs: list[str] | None = None, build: str | Path | None = None
     """Execute the selected notebooks headless; the exercises are applied unless told otherwise."""
     out_dir = Path(build) if build else build_dir()
     os.environ["LABKIT_BUILD_DIR"] = str(out_dir.resolve())  # the kernels save figures there
+    os.environ["LABKIT_HEADLESS"] = "1"  # no one moves a slider in a headless run (labkit.ui)
     params = {"solve_exercise": True, **(parameters or {})}
     return [execute(nb, out_dir, params, timeout) for nb in select(labs)]

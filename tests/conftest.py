@@ -17,6 +17,7 @@ import pytest
 _ROOT = Path(tempfile.mkdtemp(prefix="labkit-tests-"))
 os.chmod(_ROOT, 0o755)
 os.environ["LABKIT_RUNS_DIR"] = str(_ROOT / "runs")
+os.environ["LABKIT_HEADLESS"] = "1"  # kernels started by the tests make no widgets (labkit.ui)
 os.environ.setdefault("LABKIT_BUILD_DIR", str(_ROOT / "build"))
 
 from labkit.runtime import _owner_alive, iter_runs, leftover_processes, port_is_listening  # noqa: E402
@@ -85,3 +86,15 @@ def stop_serve(proc: subprocess.Popen) -> int:
     """SIGTERM, as the terminal's Ctrl-C would; the exit code."""
     proc.send_signal(signal.SIGTERM)
     return proc.wait(timeout=30)
+
+
+def file_contents(root: Path):
+    """(path, bytes) of every file under root; files and directories removed meanwhile (a pod's
+    directory goes with the pod) are skipped, not errors."""
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(dirpath) / name
+            try:
+                yield path, path.read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                continue

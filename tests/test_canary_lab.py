@@ -119,3 +119,17 @@ def test_cli_watch_exit_codes(lab):
     assert dead.returncode == 1 and "no data is not healthy" in dead.stdout
     usage = subprocess.run([*base, "--duration", "3"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 1 and "--kubeconfig" in usage.stderr and "Traceback" not in usage.stderr
+
+
+def test_with_on_no_data_fail_a_canary_without_data_is_rolled_back_not_left_serving():
+    from labkit.canary.watch import WatchConfig, replay
+    from labkit.errors import InputError
+
+    empty = [{"t": float(i), "myapp-canary:requests": 0.0, "myapp-canary:error_rate": None,
+              "myapp-canary:p99": float("nan")} for i in range(10)]
+    held = replay(empty, WatchConfig(max_inconclusive=5))
+    failed = replay(empty, WatchConfig(on_no_data="fail"))
+    assert (held["decided"], held["inconclusive"]) == ("stopped", 6)
+    assert (failed["decided"], failed["checks"]) == ("rollback", 3)
+    with pytest.raises(InputError, match="on_no_data"):
+        WatchConfig(on_no_data="ignore")

@@ -7,7 +7,7 @@ import time
 import nbformat
 import papermill
 import pytest
-from conftest import cluster_serve, leftovers, stop_serve
+from conftest import cluster_serve, file_contents, leftovers, stop_serve
 
 from labkit.paths import NOTEBOOKS
 from labkit.results import read_results
@@ -178,9 +178,8 @@ def assert_lab04(r: dict, out, run_dirs: list) -> None:
     assert len(digests) >= 8
     assert find_leaks(out.read_bytes(), digests) == []
     for run_dir in run_dirs:  # the notebook's run, and the cluster's (pod logs, the database's log)
-        for path in run_dir.rglob("*"):
-            if path.is_file():
-                assert find_leaks(path.read_bytes(), digests) == [], path
+        for path, data in file_contents(run_dir):
+            assert find_leaks(data, digests) == [], path
 
 
 def test_lab04_headless_records_the_lesson_and_leaks_no_password(tmp_path, assert_port_free):
@@ -227,6 +226,7 @@ def assert_lab05(r: dict) -> None:
     assert r["replay_default"]["decided"] == "rollback" and r["replay_threshold_7s"]["decided"] == "none"
     assert r["hung_v2_decided"] == "stopped" and r["inconclusive_checks"] > 0
     assert r["hung_v3_rolled_back"] is True and r["hung_client_timeouts"] > 0
+    assert (r["progressive_slow"], r["progressive_hung"]) == ("rollback", "rollback")  # no data = failed
     assert r["exercise_passed"] is True
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import psycopg
 import pytest
-from conftest import LABKIT
+from conftest import LABKIT, file_contents
 
 from labkit.kube import psql, rollout
 from labkit.runtime import Run, port_is_listening
@@ -160,9 +160,8 @@ def test_the_password_never_leaks_into_logs_sql_files_or_process_arguments(lab):
     log = b"".join(p.read_bytes() for p in lab.run.logs.glob("default.postgres-*.out"))
     assert b"ALTER ROLE" in log and b"SCRAM-SHA-256$4096:" in log  # log_statement=all saw the SQL ...
     assert find_leaks(log, digests) == []  # ... and only the verifier
-    for path in lab.run.dir.rglob("*"):
-        if path.is_file():
-            assert find_leaks(path.read_bytes(), digests) == [], path
+    for path, data in file_contents(lab.run.dir):
+        assert find_leaks(data, digests) == [], path
 
 
 def cli(lab, *args, env=None):

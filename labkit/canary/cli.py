@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-inconclusive", type=int, default=5)
     p.add_argument("--baseline-app", help="judge relative to this app (differences, not absolutes)")
     p.add_argument("--min-requests", type=float, default=0.0)
+    p.add_argument("--on-no-data", choices=["hold", "fail"], default="hold",
+                   help="hold: no data is inconclusive (stop after --max-inconclusive); fail: a failed check, as "
+                        "Flagger and Argo Rollouts count it (a hung canary is rolled back)")
     p.add_argument("--dry-run", action="store_true", help="decide, but do not roll back")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_watch)
@@ -45,7 +48,8 @@ def run_watch(args: argparse.Namespace) -> int:
                          error_threshold=args.error_threshold, latency_threshold=args.latency_threshold,
                          inflight_threshold=args.inflight_threshold, policy=args.policy, strikes=args.strikes,
                          failure_limit=args.failure_limit, max_inconclusive=args.max_inconclusive,
-                         baseline_app=args.baseline_app, min_requests=args.min_requests, act=not args.dry_run)
+                         baseline_app=args.baseline_app, min_requests=args.min_requests,
+                         on_no_data=args.on_no_data, act=not args.dry_run)
     if args.interval <= 0 or args.duration <= 0:
         raise InputError("interval and duration must be positive")
     on_rollback = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ui import explorer as explorer_view
 from .watch import WatchConfig, replay
 
 
@@ -18,11 +19,11 @@ def explorer(samples: list[dict[str, Any]], base: WatchConfig):
         for key, value in result.items():
             print(f"{key:>20}: {value}")
 
-    return w.interactive(show,
-                         latency_threshold=w.FloatSlider(value=base.latency_threshold, min=0.1, max=8, step=0.1,
-                                                         description="P99 s"),
-                         error_threshold=w.FloatSlider(value=base.error_threshold, min=0.0, max=0.5, step=0.01,
-                                                       description="errors"),
-                         strikes=w.IntSlider(value=base.strikes, min=1, max=10, description="strikes"),
-                         policy=w.ToggleButtons(options=["consecutive", "total"], description="policy"),
-                         latency=w.Checkbox(value=True, description="watch P99 (v2)"))
+    return explorer_view(show, lambda: dict(
+        latency_threshold=w.FloatSlider(value=base.latency_threshold, min=0.1, max=8, step=0.1,
+                                        description="P99 s"),
+        error_threshold=w.FloatSlider(value=base.error_threshold, min=0.0, max=0.5, step=0.01,
+                                      description="errors"),
+        strikes=w.IntSlider(value=base.strikes, min=1, max=10, description="strikes"),
+        policy=w.ToggleButtons(options=["consecutive", "total"], description="policy"),
+        latency=w.Checkbox(value=True, description="watch P99 (v2)")))

@@ -139,3 +139,17 @@ def start_lab(run: Run, cluster_backend: str = "local", kubeconfig: str | None =
     for app in (STABLE, CANARY):  # the first scrape comes seconds after start: poll, never sleep
         prom.wait_for_data(f'sum(rate(http_requests_total{{app="{app}"}}[10s])) > 0', timeout=timeout)
     return lab
+
+
+def shared_slowdown(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The slow canary's recording as if a shared dependency had slowed stable just as much:
+    stable's latency and in-flight values replaced by the canary's (everything else as recorded).
+    A watcher that judges the canary alone rolls back a release that is not to blame."""
+    out = []
+    for sample in samples:
+        copy = dict(sample)
+        for key in ("p99", "inflight"):
+            if f"{CANARY}:{key}" in sample:
+                copy[f"{STABLE}:{key}"] = sample[f"{CANARY}:{key}"]
+        out.append(copy)
+    return out

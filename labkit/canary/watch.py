@@ -2,7 +2,9 @@
 
 No data is not healthy: an empty result, NaN, too few requests or an unreachable
 Prometheus make a check *inconclusive* - strikes stay as they are, never reset - and
-too many inconclusive checks in a row stop the watcher with a clear message.
+too many inconclusive checks in a row stop the watcher with a clear message. With
+``on_no_data="fail"`` a check without data is a failed check instead, as Flagger and Argo
+Rollouts count it: a hung canary is then rolled back, not left serving.
 Judging is a pure function of the samples (``judge``), so v1 and v2 can judge the very
 same samples, and ``replay`` can re-judge recorded ones with other thresholds.
 """
@@ -36,6 +38,7 @@ class WatchConfig:
     max_inconclusive: int = 5  # consecutive inconclusive checks before stopping
     baseline_app: str | None = None  # judge relative to stable: differences, not absolutes
     min_requests: float = 0.0
+    on_no_data: str = "hold"  # hold: inconclusive, strikes unchanged; fail: a failed check (Flagger, Argo Rollouts)
     act: bool = True  # False = dry run: decide, never touch the deployment
 
     def __post_init__(self) -> None:
@@ -44,6 +47,8 @@ class WatchConfig:
             raise InputError(f"signals must be a non-empty subset of {', '.join(SIGNALS)}; got {', '.join(self.signals)}")
         if self.policy not in ("consecutive", "total"):
             raise InputError("policy must be consecutive or total")
+        if self.on_no_data not in ("hold", "fail"):
+            raise InputError("on_no_data must be hold or fail")
         if self.strikes < 1 or self.failure_limit < 0 or self.max_inconclusive < 1:
             raise InputError("strikes and max_inconclusive must be at least 1, failure_limit at least 0")
 
@@ -141,6 +146,9 @@ class Judge:
                     breach = True
                     reasons.append(f"{key} {value:.3g} > {limit:g}")
         verdict = "breach" if breach else "inconclusive" if unknown else "healthy"
+        if verdict == "inconclusive" and c.on_no_data == "fail":
+            verdict = "breach"  # what progressive-delivery controllers do with a check that has no data
+            reasons.append("no data counts as a failed check")
         if verdict == "breach":
             self.strikes += 1
             self.failures += 1

@@ -509,10 +509,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _service_proxy(self, method: str, ns: str, name: str, rest: str, raw_query: str) -> None:
         """services/[scheme:]NAME[:PORT]/proxy: one Ready endpoint of the Service, as the API server picks."""
-        parts = name.split(":")
-        if len(parts) == 3 or parts[0] in ("http", "https"):
+        parts = name.split(":")  # as the API server splits it: scheme:name:port, name:port or name
+        if len(parts) > 3:
+            raise ApiError(400, "BadRequest", f"invalid service proxy name {name!r}")
+        if len(parts) == 3:
             scheme, parts = parts[0], parts[1:]
-            if scheme == "https":
+            if scheme not in ("", "http"):
                 raise ApiError(400, "BadRequest", "the local cluster proxies to services over http only")
         svc, port = parts[0], (parts[1] if len(parts) > 1 else "")
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ui import explorer as explorer_view
 from .lab import replay
 
 
@@ -25,10 +26,8 @@ def explorer(records: list[dict], truth: list[dict]):
                         shift_ratio=shift_ratio, min_impact=min_impact)
         print(describe(result))
 
-    return w.interactive(
-        show,
+    return explorer_view(show, lambda: dict(
         multiplier=w.FloatSlider(value=2.0, min=0.5, max=4.0, step=0.25, description="K (stdev)"),
         baseline_days=w.IntSlider(value=7, min=3, max=14, description="baseline days"),
         shift_ratio=w.FloatSlider(value=1.5, min=1.1, max=3.0, step=0.1, description="shift ratio"),
-        min_impact=w.FloatSlider(value=0.5, min=0.0, max=5.0, step=0.25, description="floor $"),
-    )
+        min_impact=w.FloatSlider(value=0.5, min=0.0, max=5.0, step=0.25, description="floor $")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..ui import explorer as explorer_view
 from .check import AcceptedRule, evaluate, list_groups
 from .rules import Rule
 from .state import managed_groups
@@ -43,6 +44,7 @@ def explorer(records: dict[str, Any], accepted: list[dict[str, Any]] | None = No
         for key, value in result.items():
             print(f"{key:>15}: {value}")
 
-    return w.interactive(show, strict=w.Checkbox(False, description="--strict (default groups count)"),
-                         whole_region=w.Checkbox(False, description="whole region, not the lab VPC"),
-                         honour_exceptions=w.Checkbox(True, description="honour accepted exceptions"))
+    return explorer_view(show, lambda: dict(
+        strict=w.Checkbox(False, description="--strict (default groups count)"),
+        whole_region=w.Checkbox(False, description="whole region, not the lab VPC"),
+        honour_exceptions=w.Checkbox(True, description="honour accepted exceptions")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..ui import explorer as explorer_view
 from .correlate import correlate
 
 
@@ -29,8 +30,6 @@ def explorer(trace_ids: list[str], log_dir: str | Path):
         for key, value in replay(trace_id, log_dir, grace_ms).items():
             print(f"{key:>18}: {value}")
 
-    return w.interactive(
-        show,
+    return explorer_view(show, lambda: dict(
         trace_id=w.Dropdown(options=trace_ids, value=trace_ids[-1], description="trace"),
-        grace_ms=w.IntSlider(value=2000, min=0, max=10000, step=250, description="grace ms"),
-    )
+        grace_ms=w.IntSlider(value=2000, min=0, max=10000, step=250, description="grace ms")))

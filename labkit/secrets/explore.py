@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ui import explorer as explorer_view
+
 
 def replay(records: list[dict[str, Any]], break_at: float, signal: str = "db", consecutive: int = 1) -> dict[str, Any]:
     """Flag a pod after `consecutive` failed samples of `signal` ("db" or "healthz").
@@ -31,5 +33,6 @@ def explorer(records: list[dict[str, Any]], break_at: float):
         for key, value in replay(records, break_at, signal, consecutive).items():
             print(f"{key:>18}: {value}")
 
-    return w.interactive(show, signal=w.ToggleButtons(options=["db", "healthz"], description="signal"),
-                         consecutive=w.IntSlider(value=1, min=1, max=10, description="failures"))
+    return explorer_view(show, lambda: dict(
+        signal=w.ToggleButtons(options=["db", "healthz"], description="signal"),
+        consecutive=w.IntSlider(value=1, min=1, max=10, description="failures")))
