@@ -194,21 +194,27 @@ def test_lab04_headless_records_the_lesson_and_leaks_no_password(tmp_path, asser
         assert_port_free(port)
 
 
+def on_a_separate_cluster(notebook, tmp_path) -> tuple[dict, object]:
+    """Run a notebook with cluster_backend="kubeconfig" against `labkit cluster serve` started on its
+    own; the lab must leave no Deployment behind. (recorded results, the output notebook)"""
+    from kubernetes import client, config
+
+    out = tmp_path / notebook.name
+    with cluster_serve(tmp_path / "k") as (proc, kubeconfig):
+        execute(notebook, out, solve_exercise=True, cluster_backend="kubeconfig", kubeconfig=str(kubeconfig))
+        api = config.new_client_from_config(config_file=str(kubeconfig))
+        assert client.AppsV1Api(api).list_namespaced_deployment("default").items == []
+        assert stop_serve(proc) == 0
+    return read_results(out), out
+
+
 def test_lab04_on_the_kubeconfig_path_against_a_separate_cluster(tmp_path, assert_port_free):
     """The real-cluster path: the same notebook, cluster_backend="kubeconfig", against `labkit cluster
     serve` started on its own - same results, and the lab removes what it applied."""
     import os
     from pathlib import Path
 
-    from kubernetes import client, config
-
-    out = tmp_path / LAB04.name
-    with cluster_serve(tmp_path / "k") as (proc, kubeconfig):
-        execute(LAB04, out, solve_exercise=True, cluster_backend="kubeconfig", kubeconfig=str(kubeconfig))
-        r = read_results(out)
-        api = config.new_client_from_config(config_file=str(kubeconfig))
-        assert client.AppsV1Api(api).list_namespaced_deployment("default").items == []
-        assert stop_serve(proc) == 0
+    r, out = on_a_separate_cluster(LAB04, tmp_path)
     runs = Path(os.environ["LABKIT_RUNS_DIR"])
     assert_lab04(r, out, [*runs.glob("lab04-*"), *(tmp_path / "k").glob("cluster-*")])
     for port in r["ports"]:
@@ -242,15 +248,7 @@ def test_lab05_headless_records_the_lesson(tmp_path, assert_port_free):
 def test_lab05_on_the_kubeconfig_path_against_a_separate_cluster(tmp_path, assert_port_free):
     """Without prometheus_url the lab runs its own Prometheus, which finds and scrapes the pods
     through the cluster's API with the kubeconfig's credentials - nothing stand-in-only."""
-    from kubernetes import client, config
-
-    out = tmp_path / LAB05.name
-    with cluster_serve(tmp_path / "k") as (proc, kubeconfig):
-        execute(LAB05, out, solve_exercise=True, cluster_backend="kubeconfig", kubeconfig=str(kubeconfig))
-        r = read_results(out)
-        api = config.new_client_from_config(config_file=str(kubeconfig))
-        assert client.AppsV1Api(api).list_namespaced_deployment("default").items == []
-        assert stop_serve(proc) == 0
+    r, _ = on_a_separate_cluster(LAB05, tmp_path)
     assert_lab05(r)
     for port in r["ports"]:
         assert_port_free(port)

@@ -103,12 +103,7 @@ class CanaryLab:
     def ports(self) -> list[int]:
         """Every port the lab listens on here: processes, the local API server, pods, Services."""
         ports = [p for proc in self.run.processes for p in proc.ports.values()]
-        local = self.cluster.local
-        if local is not None:
-            ports.append(int(local.url.rsplit(":", 1)[1]))
-            ports += [p for r in list(local.pods.values()) for p in r.ports.values()]
-            ports += [listener.port for listener in list(local.services.listeners.values())]
-        return sorted(set(ports))
+        return sorted(set(ports + self.cluster.local_ports()))
 
 
 def start_lab(run: Run, cluster_backend: str = "local", kubeconfig: str | None = None,

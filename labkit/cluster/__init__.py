@@ -31,6 +31,15 @@ class Cluster:
     def server(self) -> str:
         return self.api_client.configuration.host
 
+    def local_ports(self) -> list[int]:
+        """The ports the local cluster listens on (API, pods, Services); none for a kubeconfig cluster."""
+        local = self.local
+        if local is None:
+            return []
+        ports = [int(local.url.rsplit(":", 1)[1])]
+        ports += [p for r in list(local.pods.values()) for p in r.ports.values()]
+        return ports + [listener.port for listener in list(local.services.listeners.values())]
+
 
 def open_cluster(run: Run | None, backend: str = "local", kubeconfig: str | Path | None = None) -> Cluster:
     """local: start labkit's cluster, stopped with the run; kubeconfig: the cluster that file names."""

@@ -77,10 +77,15 @@ class Grouping:
         return out
 
     def label(self, group: dict[str, str]) -> str:
-        """The table column of a group: the service name alone when grouped by SERVICE only."""
-        if list(group) in (["SERVICE"], ["TOTAL"]):
-            return next(iter(group.values()))
-        return " / ".join(f"{k}={v}" for k, v in group.items())
+        """The table column of a group (see group_label)."""
+        return group_label(group)
+
+
+def group_label(group: dict[str, str]) -> str:
+    """A group as text: the service name alone when grouped by SERVICE only, else KEY=value / KEY=value."""
+    if list(group) in (["SERVICE"], ["TOTAL"]):
+        return next(iter(group.values()))
+    return " / ".join(f"{k}={v}" for k, v in group.items())
 
 
 def parse_day(text: Any, where: str) -> dt.date:

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import InputError
-from .data import DailyCosts
+from .data import DailyCosts, group_label
 
 SPIKE = "spike"
 LEVEL_SHIFT = "level_shift"
@@ -87,10 +87,7 @@ class Anomaly:
     @property
     def label(self) -> str:
         """The group as text: the service name, or KEY=value / KEY=value."""
-        group = self.group or {"SERVICE": self.service or ""}
-        if list(group) == ["SERVICE"]:
-            return group["SERVICE"]
-        return " / ".join(f"{k}={v}" for k, v in group.items())
+        return group_label(self.group or {"SERVICE": self.service or ""})
 
     def describe(self) -> str:
         """One line that a person reads: every percentage agrees with the amounts it names."""

@@ -122,12 +122,7 @@ class SecretsLab:
         ports = [p for proc in self.run.processes for p in proc.ports.values()]
         if self.endpoint is not None:
             ports.append(self.endpoint.port)
-        local = self.cluster.local
-        if local is not None:
-            ports.append(int(local.url.rsplit(":", 1)[1]))
-            ports += [p for r in list(local.pods.values()) for p in r.ports.values()]
-            ports += [listener.port for listener in list(local.services.listeners.values())]
-        return sorted(set(ports))
+        return sorted(set(ports + self.cluster.local_ports()))
 
     def audit_digests(self) -> list[str]:
         """Digests of every password this lab generated (for leak scans; never the passwords)."""
