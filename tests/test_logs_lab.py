@@ -10,6 +10,7 @@ from conftest import LABKIT
 
 from labkit.errors import InputError
 from labkit.logs import correlate
+from labkit.logs.explore import window_tradeoff
 from labkit.logs.lab import SOLUTION_HANDLER, check_fix, start_lab
 from labkit.runtime import Run, port_is_listening
 
@@ -50,9 +51,10 @@ def test_when_the_provider_times_out_then_the_unpaired_attempt_and_the_suspect_a
     code, out = cli(payment.trace_id, lab.log_dir)
     assert code == 2
     assert [(u["service"], u["attempt"]) for u in out["unpaired_attempts"]] == [("notification", "email_send_attempt")]
-    (suspect,) = out["suspects"]
-    assert suspect["service"] == "notification" and "Connection timeout" in suspect["text"]
-    assert payment.trace_id not in suspect["text"]
+    timeout_line, retry_line = out["suspects"]  # the handler's line, then the retry worker's, a second later
+    assert timeout_line["service"] == "notification" and "Connection timeout" in timeout_line["text"]
+    assert "retry: e-mail to alice@example.com failed" in retry_line["text"]
+    assert payment.trace_id not in timeout_line["text"] + retry_line["text"]
     assert out["missing_services"] == []
     assert check_fix(correlate(payment.trace_id, lab.log_dir)) is False
 
@@ -66,6 +68,17 @@ def test_when_the_fixed_handler_is_deployed_then_the_timeout_is_a_traced_event(l
     assert [e.level for e in result.errors] == ["ERROR"] and result.suspects == []
     assert check_fix(result) is True
     assert payment.notification == "failed"
+
+
+def test_when_payments_overlap_then_a_wider_window_takes_in_other_payments_lines(lab):
+    lab.set_email_delay(0.8)
+    burst = lab.pay_burst(count=3, spacing_s=1.5)
+    mine = burst[1]
+    rows = {r["grace_ms"]: r for r in window_tradeoff(mine.trace_id, mine.recipient, lab.log_dir)}
+    assert not rows[0]["retry_failure_caught"] and rows[1000]["retry_failure_caught"]
+    assert rows[5000]["suspects"] > rows[1000]["suspects"] > rows[0]["suspects"]
+    with pytest.raises(InputError):
+        lab.pay_burst(count=0)
 
 
 def test_when_a_handler_has_no_function_then_input_error(lab):

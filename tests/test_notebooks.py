@@ -116,9 +116,18 @@ def test_lab02_headless_records_the_lesson(tmp_path, assert_port_free):
     assert len(r["healthy_events"]) == 7
     assert r["broken_reported_status"] == ["complete", "queued"]
     assert r["broken_unpaired"] == ["email_send_attempt"]
-    assert len(r["broken_suspects"]) == 1 and "timeout" in r["broken_suspects"][0]
+    assert len(r["broken_suspects"]) == 2 and "timeout" in r["broken_suspects"][0]
+    assert "retry: e-mail to alice@example.com failed" in r["broken_suspects"][1]
     assert r["broken_missing_services"] == []
     assert r["replay_grace_0"]["unpaired_attempts"] == ["email_send_attempt"]
+    # the trade-off: a zero window misses the late retry line, a wide one takes in other payments'
+    quiet = {row["grace_ms"]: row for row in r["quiet_tradeoff"]}
+    assert not quiet[0]["retry_failure_caught"] and quiet[2000]["retry_failure_caught"]
+    assert quiet[0]["suspects"] == 1 and quiet[2000]["suspects"] == 2
+    busy = {row["grace_ms"]: row for row in r["busy_tradeoff"]}
+    assert not busy[0]["retry_failure_caught"] and busy[1000]["retry_failure_caught"]
+    assert busy[0]["suspects"] >= 2 and busy[5000]["suspects"] >= busy[1000]["suspects"] + 2
+    assert r["window_exercise_passed"] is True
     assert r["exercise_passed"] is True
     for port in r["ports"]:
         assert_port_free(port)
@@ -127,8 +136,9 @@ def test_lab02_headless_records_the_lesson(tmp_path, assert_port_free):
 def test_lab02_unsolved_exercise_records_false(tmp_path):
     out = tmp_path / LAB02.name
     execute(LAB02, out, solve_exercise=False)
-    assert read_results(out)["exercise_passed"] is False
-    assert read_results(out)["exercise_status"] == "not yet"  # a wrong answer, not a crash
+    r = read_results(out)
+    assert (r["exercise_passed"], r["window_exercise_passed"]) == (False, False)
+    assert r["exercise_status"] == r["window_exercise_status"] == "not yet"  # wrong answers, not crashes
 
 
 LAB03 = NOTEBOOKS / "03_detect-infrastructure-drift.ipynb"

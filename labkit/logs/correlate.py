@@ -287,8 +287,8 @@ def _examine(scan: _Scan, fh, start: int, line_no: int, stop: dt.datetime | None
             _warn(ctx, scan, ln, line)
         if line.ids & ids:
             ctx["events"].append(_event(scan, ln, line))
-        elif line.obj is not None and line.obj.get("trace_id"):
-            continue  # another trace's line
+        elif line.ids:
+            continue  # another trace's line (either ID)
         elif (ts is not None and t0 <= ts <= t1) or (ts is None and inside):
             ctx["suspects"].append(_suspect(scan, ln, line, "untraced line inside the trace's window"))
 

@@ -22,6 +22,18 @@ def replay(trace_id: str, log_dir: str | Path, grace_ms: int = 2000) -> dict[str
     }
 
 
+def window_tradeoff(trace_id: str, recipient: str, log_dir: str | Path,
+                    graces_ms: tuple[int, ...] = (0, 1000, 2000, 5000)) -> list[dict[str, Any]]:
+    """Per grace window: how many suspects the check reports, and whether one of them is the
+    retry failure for this payment's recipient - the late line the window exists to catch."""
+    rows = []
+    for grace in graces_ms:
+        suspects = correlate(trace_id, log_dir, grace).suspects
+        caught = any("retry" in s.text and recipient in s.text for s in suspects)
+        rows.append({"grace_ms": grace, "suspects": len(suspects), "retry_failure_caught": caught})
+    return rows
+
+
 def explorer(trace_ids: list[str], log_dir: str | Path):
     """An ipywidgets control: a trace picker and the grace window."""
     import ipywidgets as w

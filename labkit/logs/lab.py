@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -38,6 +39,14 @@ def _post(url: str, body: dict, timeout: float = 15.0) -> dict:
         raise ComponentError(f"POST {url} failed: {err}") from None
 
 
+def _get(url: str, timeout: float = 5.0) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return json.loads(resp.read() or b"{}")
+    except OSError as err:
+        raise ComponentError(f"GET {url} failed: {err}") from None
+
+
 @dataclass
 class Payment:
     """What auth answered for one payment."""
@@ -46,6 +55,7 @@ class Payment:
     w3c_trace_id: str
     status: str
     notification: str | None
+    recipient: str = ""
 
 
 @dataclass
@@ -57,24 +67,48 @@ class LogLab:
     urls: dict[str, str]
     handler_file: Path
     email_delay_s: float = 0.0
+    retry_after_s: float = 1.0
     payments: list[Payment] = field(default_factory=list)
 
     def pay(self, user_id: str = "u-1001", amount: float = 42.0, currency: str = "EUR",
             recipient: str = "alice@example.com", settle: bool = True) -> Payment:
-        """Make one payment through auth; with settle, wait until the provider has logged it too."""
+        """Make one payment through auth; with settle, wait until every service has finished with it."""
         answer = _post(f"{self.urls['auth']}/pay", {"user_id": user_id, "amount": amount, "currency": currency,
                                                     "recipient": recipient})
         if "trace_id" not in answer:
             raise ComponentError(f"auth did not return a trace ID: {answer}")
         payment = Payment(answer["trace_id"], answer["w3c_trace_id"], answer.get("status", "?"),
-                          answer.get("notification"))
+                          answer.get("notification"), recipient)
         self.payments.append(payment)
-        if settle:  # the provider may still be answering a caller that gave up
-            provider_log = self.log_dir / "email-provider.log"
-            needle = payment.trace_id.encode()
-            wait_until(lambda: needle in provider_log.read_bytes(), timeout=self.email_delay_s + 10,
-                       what="the e-mail provider's log line for " + payment.trace_id)
+        if settle:
+            self.settle()
         return payment
+
+    def settle(self) -> None:
+        """Wait until no retry is queued and the provider answers no send: every line is written.
+
+        The provider may still be answering a caller that gave up, and a queued retry runs later.
+        """
+        def idle() -> bool:
+            retries = _get(f"{self.urls['notification']}/admin/pending")["retries"]
+            return retries == 0 and _get(f"{self.urls['email-provider']}/admin/in-flight")["in_flight"] == 0
+        wait_until(idle, timeout=2 * self.email_delay_s + self.retry_after_s + 10,
+                   what="notification's retries and the e-mail provider's sends to finish")
+
+    def pay_burst(self, count: int = 4, spacing_s: float = 1.5) -> list[Payment]:
+        """Payments from `count` users, one every spacing_s, overlapping in time; then settle."""
+        if count < 1 or spacing_s < 0:
+            raise InputError("a burst needs count >= 1 and spacing_s >= 0")
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(i: int) -> Payment:
+            time.sleep(i * spacing_s)
+            return self.pay(user_id=f"u-{2001 + i}", recipient=f"user{i + 1}@example.com", settle=False)
+
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            burst = list(pool.map(one, range(count)))
+        self.settle()
+        return burst
 
     def set_email_delay(self, seconds: float) -> None:
         """Make the provider answer after `seconds` (longer than notification waits = a timeout)."""
@@ -94,7 +128,7 @@ class LogLab:
         self.run.stop()
 
 
-def start_lab(run: Run, email_timeout_s: float = 0.3, timeout: float = 30.0) -> LogLab:
+def start_lab(run: Run, email_timeout_s: float = 0.3, retry_after_s: float = 1.0, timeout: float = 30.0) -> LogLab:
     """Start auth, ledger, notification and the e-mail provider on free 127.0.0.1 ports."""
     log_dir = run.dir / "service-logs"
     log_dir.mkdir(exist_ok=True)
@@ -105,7 +139,7 @@ def start_lab(run: Run, email_timeout_s: float = 0.3, timeout: float = 30.0) -> 
     env_of = {
         "email-provider": {},
         "notification": {"EMAIL_URL": urls["email-provider"], "HANDLER_FILE": str(handler),
-                         "EMAIL_TIMEOUT_S": str(email_timeout_s)},
+                         "EMAIL_TIMEOUT_S": str(email_timeout_s), "RETRY_AFTER_S": str(retry_after_s)},
         "ledger": {"NOTIFICATION_URL": urls["notification"]},
         "auth": {"LEDGER_URL": urls["ledger"]},
     }
@@ -115,7 +149,7 @@ def start_lab(run: Run, email_timeout_s: float = 0.3, timeout: float = 30.0) -> 
         run.start_process(name, [sys.executable, str(SERVICES_DIR / PROGRAMS[name])], env=env,
                           cwd=SERVICES_DIR, ready=http_probe(f"{urls[name]}/healthz"), timeout=timeout,
                           ports={"http": ports[name]})
-    return LogLab(run, log_dir, urls, handler)
+    return LogLab(run, log_dir, urls, handler, retry_after_s=retry_after_s)
 
 
 def check_fix(result: Correlation) -> bool:
