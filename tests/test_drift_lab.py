@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
 
-from labkit.drift.lab import check_exception, find_terraform, start_lab
+from labkit.drift.lab import check_codified, find_terraform, start_lab
+from labkit.errors import InputError
 from labkit.exercises import load_solution
 from labkit.runtime import Run
 
@@ -42,23 +42,34 @@ def test_without_terraform_labkit_writes_the_state_terraform_would(assert_port_f
         assert "boto3" in lab.applied_with
         scan = lab_flow(lab)
         lab.open_ssh()
-        assert check_exception(lab.check(unmanaged=True)) is False  # unsolved: no exception recorded
-        accepted = load_solution("03-drift-detection", "accepted")(dt.date.today())
-        solved = lab.check(unmanaged=True, allowlist=lab.write_allowlist(accepted))
-        assert check_exception(solved) is True
+        assert check_codified(lab.check(unmanaged=True), VPN) == (False, "the group still differs from its state: "
+                                                                        "lab03-web: +1 -0")
+        codify_and_check(lab)
         port = lab.endpoint.port
     assert scan.api_calls == 2
     assert_port_free(port)
 
 
-def test_when_an_exception_never_expires_then_the_checker_says_false():
-    with Run("test-lab03") as run:
-        lab = start_lab(run, use_terraform="no")
-        lab.create_unmanaged()
-        lab.open_ssh()
-        forever = load_solution("03-drift-detection", "accepted")(dt.date.today())
-        forever[0]["expires"] = "2999-01-01"
-        assert check_exception(lab.check(unmanaged=True, allowlist=lab.write_allowlist(forever))) is False
+VPN = "10.8.0.0/24"
+
+
+def codify_and_check(lab):
+    """The exercise on a lab with the console rule and the hand-made group: wrong answers, then the reference."""
+    with pytest.raises(InputError, match="whole internet"):
+        lab.codify_ssh(["0.0.0.0/0"])
+    with pytest.raises(InputError, match="not a CIDR"):
+        lab.codify_ssh(["10.8.0.0/33"])
+    lab.codify_ssh(["10.0.0.0/8"])
+    passed, why = check_codified(lab.check(unmanaged=True), VPN)
+    assert not passed and "beyond the VPN range" in why
+    lab.codify_ssh([])
+    assert check_codified(lab.check(unmanaged=True), VPN) == (
+        False, "no SSH rule is left: the incident still needs SSH from the VPN for a week")
+    lab.codify_ssh(load_solution("03-drift-detection", "ssh_from")(VPN))
+    report = lab.check(unmanaged=True)
+    assert check_codified(report, VPN) == (True, "")
+    ssh = [str(r) for r in report.groups[0].actual if r.from_port == 22]
+    assert ssh == ["ingress tcp 22 from 10.8.0.0/24"]  # the console rule from 0.0.0.0/0 is gone
 
 
 @pytest.mark.skipif(None in find_terraform(), reason="terraform or a local AWS provider mirror is not here")
@@ -73,3 +84,6 @@ def test_with_terraform_the_real_apply_gives_the_same_lesson():
         lab.revoke_ssh()
         lab_flow(lab)  # ends with a group created outside Terraform
         assert lab.plan().exit_code == 0  # ... and plan is blind to a group outside its state
+        lab.open_ssh()
+        codify_and_check(lab)  # through real terraform apply
+        assert lab.plan().exit_code == 0

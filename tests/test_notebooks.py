@@ -158,6 +158,8 @@ def test_lab03_headless_records_the_lesson(tmp_path, assert_port_free):
     assert r["unmanaged_found"] == ["debug-temp"] and r["coverage"] == {"managed": 1, "total": 2}
     assert r["replay_default"]["coverage"] == "1/2"
     assert len(r["replay_strict_region"]["unmanaged"]) > len(r["replay_default"]["unmanaged"])
+    assert r["replay_accepted"]["accepted_rules"] == 1 and r["replay_accepted"]["drifted_groups"] == 0
+    assert r["replay_default"]["drifted_groups"] == 1
     assert r["exercise_passed"] is True
     assert_port_free(r["endpoint_port"])
 

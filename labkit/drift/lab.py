@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -43,6 +45,42 @@ class DriftLab:
     endpoint: EmbeddedAWS | None = None
     created: list[str] = field(default_factory=list)  # groups made outside Terraform (to delete on AWS)
     terraform: dict[str, Any] | None = None  # how to run terraform again here (binary, work dir, env, vars)
+    private_cidr: str = "10.20.0.0/16"
+    ssh_cidrs: list[str] = field(default_factory=list)  # what main.tf's var.ssh_cidrs is set to now
+
+    def codify_ssh(self, cidrs: list[str]) -> str:
+        """Set main.tf's ssh_cidrs and apply: SSH from exactly these ranges, everything else reverted.
+
+        With Terraform, a real `terraform apply` (inline ingress blocks are authoritative, so the
+        console rule goes); without it, the same end state through EC2 and a rewritten state file.
+        Returns how it was applied.
+        """
+        cidrs = ssh_ranges(cidrs)
+        if self.terraform is not None:
+            tf = self.terraform
+            tf["vars"] = [v for v in tf["vars"] if not v.startswith("-var=ssh_cidrs=")]
+            tf["vars"].append("-var=ssh_cidrs=" + json.dumps(cidrs))
+            code, out = self.run.run_command("terraform-apply-ssh", [tf["binary"], "apply", "-auto-approve",
+                                             "-input=false", "-no-color", *tf["vars"]], env=tf["env"],
+                                             cwd=tf["work"], timeout=300)
+            if code != 0:
+                raise ComponentError("terraform apply failed: " + " | ".join(out.strip().splitlines()[-5:]))
+            self.ssh_cidrs = cidrs
+            return "terraform apply -var ssh_cidrs=" + json.dumps(cidrs)
+        ec2 = self.ec2()
+        wanted = _ingress_permissions(self.private_cidr, cidrs)
+        live = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [self.group_id]}])
+        extra = _without(live["SecurityGroups"][0].get("IpPermissions", []), wanted)
+        if extra:
+            ec2.revoke_security_group_ingress(GroupId=self.group_id, IpPermissions=extra)
+        live = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [self.group_id]}])
+        missing = _without(wanted, live["SecurityGroups"][0].get("IpPermissions", []))
+        if missing:
+            ec2.authorize_security_group_ingress(GroupId=self.group_id, IpPermissions=missing)
+        group = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [self.group_id]}])
+        write_state(self.state_path, {"web": group["SecurityGroups"][0]}, self.target.region)
+        self.ssh_cidrs = cidrs
+        return "labkit: the same change through EC2, state rewritten (terraform not available)"
 
     def plan(self) -> PlanResult:
         """`terraform plan -detailed-exitcode` on the lab's configuration: what the standard tool sees."""
@@ -103,6 +141,43 @@ class DriftLab:
         return gid
 
 
+def ssh_ranges(cidrs: Any) -> list[str]:
+    """The SSH source ranges as main.tf takes them; refuses what is not a CIDR, and the whole internet."""
+    if isinstance(cidrs, str) or not isinstance(cidrs, (list, tuple)):
+        raise InputError("ssh_cidrs must be a list of CIDR ranges, e.g. ['10.8.0.0/24']")
+    out = []
+    for c in cidrs:
+        try:
+            net = ipaddress.ip_network(str(c), strict=True)
+        except ValueError as err:
+            raise InputError(f"{c!r} is not a CIDR range ({err})") from None
+        if net.prefixlen == 0:
+            raise InputError("SSH from 0.0.0.0/0 is open to the whole internet: name the VPN or bastion range instead")
+        out.append(str(net))
+    return sorted(set(out))
+
+
+def _one_source(perms: list[dict[str, Any]]) -> list[tuple]:
+    return [(p.get("IpProtocol"), p.get("FromPort"), p.get("ToPort"), r["CidrIp"])
+            for p in perms for r in p.get("IpRanges", [])]
+
+
+def _without(perms: list[dict[str, Any]], other: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The IPv4 permissions of perms (one range each) that other does not have."""
+    have = set(_one_source(other))
+    return [{"IpProtocol": proto, "FromPort": lo, "ToPort": hi, "IpRanges": [{"CidrIp": cidr}]}
+            for proto, lo, hi, cidr in _one_source(perms) if (proto, lo, hi, cidr) not in have]
+
+
+def _ingress_permissions(private_cidr: str, ssh_cidrs: list[str]) -> list[dict[str, Any]]:
+    """The ingress main.tf declares: HTTPS from the private network, SSH from each range."""
+    return [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+             "IpRanges": [{"CidrIp": private_cidr, "Description": "HTTPS from the private network"}]},
+            *({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+               "IpRanges": [{"CidrIp": c, "Description": f"SSH from {c} (see the incident ticket)"}]}
+              for c in ssh_cidrs)]
+
+
 @dataclass
 class PlanResult:
     """terraform plan -detailed-exitcode: 0 no changes, 2 changes, 1 error; None when it cannot run."""
@@ -122,7 +197,7 @@ class PlanResult:
 
 
 def _apply_terraform(run: Run, terraform: str, mirror: Path | None, target: AwsTarget, vpc_id: str,
-                     name: str) -> tuple[Path, str, dict[str, Any]]:
+                     name: str, private_cidr: str) -> tuple[Path, str, dict[str, Any]]:
     work = run.dir / "terraform"
     work.mkdir(exist_ok=True)
     shutil.copyfile(LAB / "main.tf", work / "main.tf")
@@ -141,7 +216,7 @@ def _apply_terraform(run: Run, terraform: str, mirror: Path | None, target: AwsT
     if code != 0:
         raise ComponentError("terraform init failed: " + out.strip().splitlines()[-1] if out.strip() else "")
     args = [f"-var=vpc_id={vpc_id}", f"-var=name={name}", f"-var=region={target.region}",
-            f"-var=endpoint_url={target.endpoint_url or ''}"]
+            f"-var=endpoint_url={target.endpoint_url or ''}", f"-var=private_cidr={private_cidr}"]
     code, out = run.run_command("terraform-apply", [terraform, "apply", "-auto-approve", "-input=false",
                                                     "-no-color", *args], env=env, cwd=work, timeout=300)
     if code != 0:
@@ -182,7 +257,7 @@ def start_lab(run: Run, backend: str = "local", use_terraform: str = "auto", pro
     state_path, how, tf = None, "", None
     if want_tf:
         try:
-            state_path, how, tf = _apply_terraform(run, terraform, mirror, target, vpc_id, name)
+            state_path, how, tf = _apply_terraform(run, terraform, mirror, target, vpc_id, name, private_cidr)
         except ComponentError as err:
             if use_terraform == "yes":
                 raise
@@ -191,7 +266,8 @@ def start_lab(run: Run, backend: str = "local", use_terraform: str = "auto", pro
         state_path, fallback = _apply_boto3(run, target, vpc_id, name, private_cidr)
         how += fallback
     group_id = _group_id(state_path)
-    lab = DriftLab(run, target, vpc_id, group_id, state_path, how, endpoint, terraform=tf)
+    lab = DriftLab(run, target, vpc_id, group_id, state_path, how, endpoint, terraform=tf,
+                   private_cidr=private_cidr)
     if backend == "aws":
         run.add_cleanup("lab 03 AWS resources", lambda: _delete_real(lab))
     return lab
@@ -214,15 +290,29 @@ def _delete_real(lab: DriftLab) -> None:
     ec2.delete_vpc(VpcId=lab.vpc_id)
 
 
-def check_exception(report: DriftReport, today: dt.date | None = None) -> bool:
-    """The exercise checker: the SSH rule is accepted (with a reason and a near expiry), no drift remains,
-    and the unmanaged group is still reported. Never raises."""
+def check_codified(report: DriftReport, vpn_cidr: str) -> tuple[bool, str]:
+    """The exercise checker: the managed group has no drift, SSH comes only from inside the VPN range
+    (and does come from it), and the group made by hand is still reported. Returns (passed, why not)."""
+    vpn = ipaddress.ip_network(vpn_cidr)
+    if report.drifted:
+        return False, "the group still differs from its state: " + "; ".join(
+            f"{g.name}: +{len(g.added)} -{len(g.removed)}" for g in report.drifted)
+    ssh = [r for g in report.groups for r in g.actual
+           if r.direction == "ingress" and r.protocol == "tcp" and r.from_port is not None
+           and r.from_port <= 22 <= (r.to_port or 22)]
+    if not ssh:
+        return False, "no SSH rule is left: the incident still needs SSH from the VPN for a week"
+    wide = [r.source for r in ssh if not _inside(r.source, vpn)]
+    if wide:
+        return False, f"SSH from {', '.join(wide)} reaches beyond the VPN range {vpn_cidr}"
+    if not report.unmanaged:
+        return False, "the group made by hand is no longer reported"
+    return True, ""
+
+
+def _inside(source: str, vpn: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
     try:
-        today = today or dt.date.today()
-        accepted = [a for g in report.groups for a in g.accepted]
-        ssh = [a for a in accepted if a["protocol"] == "tcp" and a["from_port"] == 22
-               and a["source"] == "0.0.0.0/0"]
-        near = all(today <= dt.date.fromisoformat(a["expires"]) <= today + dt.timedelta(days=90) for a in ssh)
-        return bool(ssh) and near and not report.drifted and bool(report.unmanaged)
-    except Exception:
-        return False
+        net = ipaddress.ip_network(source)
+    except ValueError:
+        return False  # a security group or prefix list as source: not a range inside the VPN
+    return net.version == vpn.version and net.subnet_of(vpn)  # type: ignore[arg-type]

@@ -40,6 +40,17 @@ variable "private_cidr" {
   default     = "10.20.0.0/16"
 }
 
+variable "ssh_cidrs" {
+  description = "Where SSH may come from: narrow ranges (a VPN, a bastion), never 0.0.0.0/0. Empty: no SSH."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = !contains(var.ssh_cidrs, "0.0.0.0/0")
+    error_message = "SSH from 0.0.0.0/0 is open to the whole internet: name the VPN or bastion range instead."
+  }
+}
+
 locals {
   local_endpoint = var.endpoint_url != ""
 }
@@ -73,6 +84,17 @@ resource "aws_security_group" "web" {
     cidr_blocks = [var.private_cidr]
   }
 
+  dynamic "ingress" {
+    for_each = var.ssh_cidrs
+    content {
+      description = "SSH from ${ingress.value} (see the incident ticket)"
+      from_port   = 22
+      to_port     = 22
+      protocol    = "tcp"
+      cidr_blocks = [ingress.value]
+    }
+  }
+
   egress {
     description = "All outbound"
     from_port   = 0
@@ -82,7 +104,7 @@ resource "aws_security_group" "web" {
   }
 
   tags = {
-    Name        = var.name
+    Name         = var.name
     "labkit:lab" = "03-drift-detection"
   }
 }
