@@ -5,6 +5,7 @@ from .detect import LEVEL_SHIFT, SPIKE, Anomaly, CostRules, Detection, detect
 from .fetch import Fetched, cost_request, fetch_daily_costs, fetch_results
 from .lab import (
     CostLab,
+    ack_verdict,
     budget_alert,
     check,
     check_new_spend,
@@ -15,7 +16,7 @@ from .lab import (
 )
 
 __all__ = [
-    "LEVEL_SHIFT", "SPIKE", "Anomaly", "CostLab", "CostRules", "DailyCosts", "Detection", "Fetched",
+    "LEVEL_SHIFT", "SPIKE", "Anomaly", "CostLab", "CostRules", "ack_verdict", "DailyCosts", "Detection", "Fetched",
     "budget_alert", "check", "check_new_spend", "new_spend_verdict", "cost_request", "detect", "fetch_daily_costs",
     "fetch_results", "findings_table", "load_input", "parse_results", "replay", "start_lab",
 ]

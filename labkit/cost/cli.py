@@ -8,7 +8,9 @@ import sys
 
 from ..aws import AwsTarget, EmbeddedAWS
 from ..errors import InputError
+from ..jsonfile import read_json
 from ..runtime import Run
+from .acks import acknowledge, read_acks
 from .data import METRIC, METRICS, load_input
 from .detect import CostRules
 from .fetch import fetch_daily_costs
@@ -41,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--endpoint-url", metavar="URL", help="an AWS-compatible endpoint (e.g. a moto server)")
     p.add_argument("--region", default="us-east-1", help="AWS region for credentials (Cost Explorer is us-east-1)")
     p.add_argument("--profile", help="AWS profile for real AWS")
+    p.add_argument("--ack", metavar="FILE",
+                   help="JSON list of acknowledged levels (group, level $/day, reason, expires): findings at or "
+                        "under an acknowledged level are set aside until it expires; a further rise is reported")
     p.add_argument("--json", action="store_true", help="print a machine-readable result")
     p.set_defaults(func=run_check)
 
@@ -48,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Load or fetch the bill, judge it, print, and return the exit code."""
     today = parse_today(args.today)
+    acks = read_acks(read_json(args.ack, "acknowledgements")) if args.ack else []
     rules = CostRules(baseline_days=args.baseline_days, multiplier=args.multiplier,
                       min_impact=args.min_impact, recent_days=args.recent_days,
                       level_shift=not args.no_level_shift, new_spend=not args.no_new_spend)
@@ -72,9 +78,11 @@ def run_check(args: argparse.Namespace) -> int:
         raise InputError(f"nothing judged: {len(costs.days)} complete day(s) before {today}; the rules need at least "
                          f"{rules.baseline_days + 1} (a {rules.baseline_days}-day baseline and a day to judge)")
     grouping = costs.grouping.describe()
+    reported, aside = acknowledge(found.anomalies, acks, today)
     if args.json:
         print(json.dumps({
-            "anomalies": [a.to_dict() for a in found.anomalies],
+            "anomalies": [a.to_dict() for a in reported],
+            "acknowledged": [a.to_dict() | {"reason": k.reason, "expires": k.expires.isoformat()} for a, k in aside],
             "today": today.isoformat(),
             "days_judged": found.days_judged,
             "services": found.services,
@@ -87,8 +95,10 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         print(f"{source}: {found.services} groups ({grouping}), {args.metric}, {found.days_judged} days judged, "
               f"{requests} Cost Explorer requests (${requests * 0.01:.2f})", file=sys.stderr)
-        if not found.anomalies:
+        if not reported:
             print("no anomalies")
-        for a in found.anomalies:
+        for a in reported:
             print(a.describe())
-    return 2 if found.anomalies else 0
+        for a, k in aside:
+            print(f"acknowledged until {k.expires} ({k.reason}): {a.describe()}")
+    return 2 if reported else 0

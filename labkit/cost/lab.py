@@ -15,7 +15,7 @@ from ..runtime import Run
 from .data import DailyCosts
 from .detect import CostRules, Detection, detect
 from .fetch import Fetched, fetch_daily_costs
-from .sample import COMPUTE, responses, sample_costs, with_new_service
+from .sample import COMPUTE, DATABASE, responses, sample_costs, with_new_service, with_step
 
 
 def utc_today() -> dt.date:
@@ -176,6 +176,33 @@ def check_new_spend(new_spend: Callable[..., Any], today: dt.date | None = None)
     from ..exercises import grade
 
     return grade(lambda: new_spend_verdict(new_spend, today), "", "").passed
+
+
+def ack_verdict(entries: Any, costs: DailyCosts, rules: CostRules, today: dt.date) -> tuple[bool, str]:
+    """The acknowledgement exercise's check on the lab's bill (the spike and the database step):
+    the step is set aside, the spike is still reported, and a further rise of the database on the
+    last two days is reported again. (passed, what is wrong); invalid entries are the learner's crash."""
+    from ..exercises import learner
+    from .acks import acknowledge, read_acks
+
+    acks = learner(read_acks, entries, today)
+    if not acks:
+        return False, "nothing acknowledged: the database step is still reported every day"
+    if any(k.expires < today for k in acks):
+        return False, "an acknowledgement that has already expired sets nothing aside"
+    kept, _ = acknowledge(check(costs, rules, today).anomalies, acks, today)
+    services = {a.service for a in kept}
+    if DATABASE in services:
+        return False, (f"the database step is still reported ({sum(a.service == DATABASE for a in kept)} "
+                       "findings): acknowledge the level it runs at now")
+    if COMPUTE not in services:
+        return False, "the EC2 spike is no longer reported: an acknowledgement must not hide other changes"
+    rise = with_step(costs, DATABASE, extra=3.0, days=2)
+    kept_rise, _ = acknowledge(check(rise, rules, today).anomalies, acks, today)
+    if not any(a.service == DATABASE for a in kept_rise):
+        return False, ("a further $3/day rise of the database is hidden too: acknowledge the level, "
+                       "not the whole service")
+    return True, ""
 
 
 def findings_table(found: Detection) -> pd.DataFrame:
