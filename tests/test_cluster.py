@@ -455,3 +455,47 @@ def test_the_postgres_image_refuses_to_start_without_a_password_and_says_why(clu
     (pod,) = core.list_namespaced_pod(NS, label_selector="app=db").items
     log = core.read_namespaced_pod_log(pod.metadata.name, NS, previous=True)
     assert "trust is refused" in log and "Traceback" not in log
+
+
+def test_a_startup_probe_holds_back_readiness_and_a_failing_liveness_probe_restarts_the_container(cluster):
+    api, core, apps = apis(cluster)
+    exec_probe = {"periodSeconds": 1, "failureThreshold": 2}
+    extra = {"startupProbe": {"exec": {"command": ["test", "-f", "warmed-up"]}, "periodSeconds": 1,
+                              "failureThreshold": 60},
+             "livenessProbe": {"exec": {"command": ["test", "!", "-f", "wedged"]}, **exec_probe}}
+    apps.create_namespaced_deployment(NS, tiny(replicas=1, extra=extra))
+    wait_for(lambda: core.list_namespaced_pod(NS, label_selector="app=tiny").items)
+    pod = core.list_namespaced_pod(NS, label_selector="app=tiny").items[0].metadata.name
+    root = cluster.run.dir / "pods" / f"{NS}.{pod}" / "web"
+
+    def status():
+        return core.read_namespaced_pod(pod, NS).status.container_statuses[0]
+
+    wait_for(lambda: status().state.running is not None)
+    time.sleep(2.5)  # the startup probe has failed twice: not started, not Ready, not restarted
+    s = status()
+    assert (s.started, s.ready, s.restart_count) == (False, False, 0)
+    (root / "warmed-up").write_text("")
+    wait_for(lambda: status().ready)
+    assert status().started is True
+    (root / "wedged").write_text("")  # liveness fails twice: the kubelet kills and restarts the container
+    wait_for(lambda: status().restart_count == 1)
+    (root / "wedged").unlink()
+    s = status()
+    assert s.last_state.terminated.exit_code in (143, 137)  # SIGTERM (or SIGKILL after the grace period)
+    wait_for(lambda: status().ready)
+    reasons = [e.message for e in core.list_namespaced_event(NS).items if e.involved_object.name == pod]
+    assert any("Startup probe failed" in m for m in reasons)
+    assert any("failed liveness probe, will be restarted" in m for m in reasons)
+
+
+@pytest.mark.parametrize("probe, field", [
+    ({"livenessProbe": {"exec": {"command": ["true"]}, "successThreshold": 2}}, "livenessProbe.successThreshold"),
+    ({"startupProbe": {"periodSeconds": 1}}, "startupProbe"),
+    ({"readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 0}}, "readinessProbe.periodSeconds"),
+])
+def test_when_a_probe_is_malformed_then_422_names_the_field(cluster, probe, field):
+    _api, _core, apps = apis(cluster)
+    with pytest.raises(ApiException) as err:
+        apps.create_namespaced_deployment(NS, tiny(replicas=1, probe=False, extra=probe))
+    assert err.value.status == 422 and field in err.value.body

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from conftest import LABKIT, file_contents
 
+from labkit.exercises import LearnerCrash
 from labkit.kube import psql, rollout
 from labkit.runtime import Run, port_is_listening
 from labkit.secrets.check import read_current, verify
@@ -21,7 +22,8 @@ from labkit.secrets.creds import (
     new_password,
     set_password,
 )
-from labkit.secrets.lab import check_readiness_exercise, start_lab
+from labkit.secrets.lab import start_lab
+from labkit.secrets.probes import check_probe_exercise
 
 
 def test_passwords_fingerprints_and_the_leak_finder():
@@ -185,5 +187,13 @@ def test_cli_verify_and_rotate_exit_codes(lab):
     assert code == 1 and "no such kubeconfig" in err and "Traceback" not in err
 
 
-def test_the_exercise_checker_says_false_when_the_probe_still_checks_only_http(lab):
-    assert check_readiness_exercise(lab, {}, timeout=4) is False
+def test_the_probe_exercise_fails_a_liveness_probe_on_the_database_and_calls_a_refused_patch_a_crash(lab):
+    on_db = {"httpGet": {"path": "/healthz/db", "port": "http"}, "periodSeconds": 1, "failureThreshold": 2}
+    passed, why, seen = check_probe_exercise(lab, {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "livenessProbe": on_db}]}}}})
+    outage = {s.name: s for s in seen}["database outage"]
+    assert not passed and not outage.passed and "container restarts" in why
+    assert lab.verify().ok  # the checker leaves the app working, the Secret as it was
+    with pytest.raises(LearnerCrash, match="422|Unprocessable|successThreshold"):
+        check_probe_exercise(lab, {"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "livenessProbe": {**on_db, "successThreshold": 2}}]}}}})

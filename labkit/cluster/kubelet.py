@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 TICK = 0.05
 NODE = "labkit-local"
+PROBES = ("startup", "readiness", "liveness")
 # What a container runtime gives a process whose image sets no PATH.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -56,9 +57,9 @@ class Container:
     waiting: tuple[str, str] | None = ("ContainerCreating", "")
     last_terminated: dict[str, Any] | None = None
     next_start: float = 0.0
-    successes: int = 0
-    failures: int = 0
-    next_probe: float = 0.0
+    started: bool = False  # the startup probe has passed (or there is none)
+    probes: dict[str, dict[str, float]] = field(default_factory=dict)  # kind -> next, successes, failures
+    kill_deadline: float | None = None  # killed by a probe: SIGKILL after the grace period
     env: dict[str, str] = field(default_factory=dict)
     full_env: dict[str, str] = field(default_factory=dict)
     root: Path | None = None
@@ -226,10 +227,12 @@ class PodRuntime:
         self._event("Created", f"Created container: {c.name}", c)
         self._event("Started", f"Started container {c.name}", c)
         c.started_at, c.started_mono, c.waiting = now(), time.monotonic(), None
-        c.successes = c.failures = 0
-        probe = c.spec.get("readinessProbe") or {}
-        c.next_probe = c.started_mono + float(probe.get("initialDelaySeconds", 0))
-        c.ready = not probe
+        c.kill_deadline = None
+        c.probes = {kind: {"next": c.started_mono + float(c.spec[f"{kind}Probe"].get("initialDelaySeconds", 0)),
+                           "successes": 0, "failures": 0}
+                    for kind in PROBES if c.spec.get(f"{kind}Probe")}
+        c.started = "startup" not in c.probes
+        c.ready = c.started and "readiness" not in c.probes
 
     def _supervise(self, c: Container) -> bool:
         if c.proc is None:
@@ -247,9 +250,13 @@ class PodRuntime:
             return True
         code = c.proc.popen.poll()
         if code is None:
+            if c.kill_deadline is not None and time.monotonic() > c.kill_deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(c.proc.pid, signal.SIGKILL)
             return False
         self.cluster.run.stop_process(c.proc)
-        c.last_terminated = {"exitCode": int(code), "reason": "Completed" if code == 0 else "Error",
+        c.last_terminated = {"exitCode": 128 - code if code < 0 else int(code),  # a signal, as a shell shows it
+                             "reason": "Completed" if code == 0 else "Error",
                              "startedAt": c.started_at, "finishedAt": now()}
         c.proc, c.ready = None, False
         policy = self.spec.get("restartPolicy", "Always")
@@ -276,23 +283,49 @@ class PodRuntime:
         return None
 
     def _probe(self, c: Container) -> bool:
-        probe = c.spec.get("readinessProbe")
-        if not probe or c.proc is None or time.monotonic() < c.next_probe:
+        """Run the probes that are due, as the kubelet does: startup first (nothing else runs until
+        it passes; failureThreshold failures restart the container), then readiness (Ready or not)
+        and liveness (failureThreshold failures restart the container)."""
+        if c.proc is None or c.kill_deadline is not None:
             return False
-        c.next_probe = time.monotonic() + float(probe.get("periodSeconds", 10))
-        ok, why = self._check(probe, c)
-        if not ok:
-            self._event("Unhealthy", f"Readiness probe failed: {why}", c, warning=True)
-        before = c.ready
-        if ok:
-            c.successes, c.failures = c.successes + 1, 0
-            if c.successes >= int(probe.get("successThreshold", 1)):
-                c.ready = True
-        else:
-            c.failures, c.successes = c.failures + 1, 0
-            if c.failures >= int(probe.get("failureThreshold", 3)) or not c.ready:
-                c.ready = False
-        return before != c.ready
+        before = (c.ready, c.started)
+        for kind in (("startup",) if not c.started else ("readiness", "liveness")):
+            state = c.probes.get(kind)
+            if state is None or time.monotonic() < state["next"]:
+                continue
+            probe = c.spec[f"{kind}Probe"]
+            state["next"] = time.monotonic() + float(probe.get("periodSeconds", 10))
+            ok, why = self._check(probe, c)
+            if ok:
+                state["successes"], state["failures"] = state["successes"] + 1, 0
+            else:
+                state["failures"], state["successes"] = state["failures"] + 1, 0
+                self._event("Unhealthy", f"{kind.capitalize()} probe failed: {why}", c, warning=True)
+            threshold_met = state["failures"] >= int(probe.get("failureThreshold", 3))
+            if kind == "readiness":
+                if ok and state["successes"] >= int(probe.get("successThreshold", 1)):
+                    c.ready = True
+                elif not ok and (threshold_met or not c.ready):
+                    c.ready = False
+            elif kind == "startup" and ok:
+                c.started = True
+                c.ready = "readiness" not in c.probes
+                for other in ("readiness", "liveness"):
+                    if other in c.probes:
+                        c.probes[other]["next"] = time.monotonic()
+            elif not ok and threshold_met:
+                self._kill(c, f"Container {c.name} failed {kind} probe, will be restarted")
+                break
+        return before != (c.ready, c.started)
+
+    def _kill(self, c: Container, why: str) -> None:
+        """Stop a container a probe gave up on: SIGTERM now, SIGKILL after the grace period; the
+        supervisor then restarts it under the pod's restartPolicy (with back-off)."""
+        self._event("Killing", why, c)
+        c.ready = False
+        c.kill_deadline = time.monotonic() + float(self.spec.get("terminationGracePeriodSeconds", 30))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(c.proc.pid, signal.SIGTERM)
 
     def _check(self, probe: dict[str, Any], c: Container) -> tuple[bool, str]:
         """Run one probe (httpGet, tcpSocket or exec) as the kubelet does; (passed, why not)."""
@@ -389,7 +422,7 @@ class PodRuntime:
             reason, message = c.waiting or ("ContainerCreating", "")
             state = {"waiting": {"reason": reason, "message": message}}
         status = {"name": c.name, "image": c.spec.get("image", ""), "imageID": "", "ready": c.ready,
-                  "restartCount": c.restarts, "started": c.proc is not None, "state": state,
+                  "restartCount": c.restarts, "started": c.proc is not None and c.started, "state": state,
                   "containerID": f"local://{c.proc.pid}" if c.proc else None}
         status["lastState"] = {"terminated": c.last_terminated} if c.last_terminated else {}
         return status

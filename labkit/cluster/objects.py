@@ -86,6 +86,26 @@ def validate_pod_spec(spec: Any, field: str) -> None:
                 raise Invalid(f"{where}.env[{j}].name", "Required value")
             if "value" in e and e["value"] is not None and not isinstance(e["value"], str):
                 raise Invalid(f"{where}.env[{j}].value", "must be a string")
+        for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+            _validate_probe(c.get(kind), f"{where}.{kind}", kind)
+
+
+def _validate_probe(probe: Any, where: str, kind: str) -> None:
+    """One handler (httpGet, tcpSocket or exec); thresholds as the API server allows them."""
+    if probe is None:
+        return
+    if not isinstance(probe, dict):
+        raise Invalid(where, "must be an object")
+    if probe.get("grpc") is not None:
+        raise Invalid(f"{where}.grpc", "Unsupported value: the local cluster runs httpGet, tcpSocket and exec probes")
+    handlers = [h for h in ("httpGet", "tcpSocket", "exec") if probe.get(h) is not None]
+    if len(handlers) != 1:
+        raise Invalid(where, "Required value: must specify exactly one handler type (httpGet, tcpSocket, exec)")
+    for key in ("periodSeconds", "failureThreshold", "successThreshold", "timeoutSeconds"):
+        if key in probe and (type(probe[key]) is not int or probe[key] < 1):
+            raise Invalid(f"{where}.{key}", "must be greater than or equal to 1")
+    if kind != "readinessProbe" and probe.get("successThreshold", 1) != 1:
+        raise Invalid(f"{where}.successThreshold", "must be 1")
 
 
 def _default_container(c: dict) -> None:
@@ -95,8 +115,10 @@ def _default_container(c: dict) -> None:
     c.setdefault("resources", {})
     for p in c.get("ports") or []:
         p.setdefault("protocol", "TCP")
-    probe = c.get("readinessProbe")
-    if isinstance(probe, dict):
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        probe = c.get(kind)
+        if not isinstance(probe, dict):
+            continue
         for key, value in (("periodSeconds", 10), ("failureThreshold", 3), ("successThreshold", 1),
                            ("timeoutSeconds", 1), ("initialDelaySeconds", 0)):
             probe.setdefault(key, value)

@@ -14,15 +14,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubernetes import client
-
 from ..aws import AwsTarget, EmbeddedAWS, open_backend
 from ..cluster import Cluster, open_cluster
 from ..kube import manifests, psql, rollout
 from ..kube.kubectl import kubectl
 from ..kube.load import Load
 from ..paths import LABS
-from ..runtime import Run, wait_until
+from ..runtime import Run
 from .check import (
     SECRET_ID,
     RotationResult,
@@ -228,21 +226,3 @@ def failure_window(load: Load, lab: SecretsLab, strategy: str) -> dict[str, Any]
     return {"strategy": strategy, "ok": result.ok, "failed_step": result.failed_step,
             "failed": load.failures(start, end), "requests": load.count(start, end),
             "start": start, "end": end, "steps": result.step_times}
-
-
-def check_readiness_exercise(lab: SecretsLab, patch: dict[str, Any], timeout: float = 20.0) -> bool:
-    """The exercise checker: with the learner's probe, a password changed behind the app's back
-    must take every pod out of Ready. Never raises."""
-    try:
-        apps = client.AppsV1Api(lab.target.api_client)
-        apps.patch_namespaced_deployment(lab.target.deployment, lab.target.namespace, patch)
-        rollout.wait_rollout(lab.target.api_client, lab.target.deployment, lab.target.namespace, timeout)
-        if not lab.verify().ok:
-            print("the patched pods do not verify: fix the credentials first")
-            return False  # the new probe must still pass while the credentials are right
-        lab.drift_password()
-        wait_until(lambda: not lab.pods(), timeout=timeout, what="pods to leave Ready")
-        return True
-    except Exception as err:
-        print(f"not passed: {err}")
-        return False
