@@ -113,6 +113,8 @@ def test_a_rolling_restart_replaces_pods_one_at_a_time_and_new_pods_read_the_new
     assert {env_of(core, p)["K"] for p in old_pods} == {"old"}
     samples, stop = [], threading.Event()
 
+    old_env = []  # what each old pod answered while the rollout ran; asserted below, not in the thread
+
     def sample():
         while not stop.is_set():
             pods = rollout.ready_pods(api, "tiny", NS)
@@ -120,7 +122,7 @@ def test_a_rolling_restart_replaces_pods_one_at_a_time_and_new_pods_read_the_new
             for p in pods:
                 if p.metadata.name in old_pods:
                     try:
-                        assert env_of(core, p.metadata.name)["K"] == "old"
+                        old_env.append(env_of(core, p.metadata.name)["K"])
                     except ApiException:
                         pass  # terminating between listing and asking
             time.sleep(0.05)
@@ -130,7 +132,9 @@ def test_a_rolling_restart_replaces_pods_one_at_a_time_and_new_pods_read_the_new
     rollout.restart(api, "tiny", NS)
     rollout.wait_rollout(api, "tiny", NS, timeout=60)
     stop.set()
-    watcher.join()
+    watcher.join(timeout=10)
+    assert not watcher.is_alive()
+    assert old_env and set(old_env) == {"old"}  # running pods keep the Secret they started with
     # 3 replicas, 25 % / 25 %: surge 1, unavailable 0 - never fewer than 3 Ready, never more than 4 pods
     assert min(len(s) for s in samples) >= 3
     assert max(len(s) for s in samples) <= 4

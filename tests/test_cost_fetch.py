@@ -28,10 +28,15 @@ def stubbed_client():
 def test_when_fetching_then_the_request_is_daily_unblended_by_service_with_exclusive_end():
     client, stub = stubbed_client()
     start, end = dt.date(2026, 2, 13), TODAY
-    expected = cost_request(start, end)
-    assert expected["TimePeriod"] == {"Start": "2026-02-13", "End": "2026-03-15"}
-    assert expected["Granularity"] == "DAILY" and expected["Metrics"] == ["UnblendedCost"]
-    assert expected["GroupBy"] == [{"Type": "DIMENSION", "Key": "SERVICE"}]
+    # written out literally: the request is compared with what AWS documents, not with itself
+    expected = {
+        "TimePeriod": {"Start": "2026-02-13", "End": "2026-03-15"},
+        "Granularity": "DAILY",
+        "Metrics": ["UnblendedCost"],
+        "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+        "Filter": {"Not": {"Dimensions": {"Key": "RECORD_TYPE", "Values": ["Credit", "Refund"]}}},
+    }
+    assert cost_request(start, end) == expected
     page1 = {"ResultsByTime": [], "NextPageToken": "tok-2"}
     stub.add_response("get_cost_and_usage", page1, expected)
     stub.add_response("get_cost_and_usage", {"ResultsByTime": []}, {**expected, "NextPageToken": "tok-2"})

@@ -83,7 +83,7 @@ def test_when_the_binary_does_not_exist_then_a_one_line_error(tmp_path):
 def test_when_waiting_then_the_probe_is_polled_not_slept():
     calls = []
     waited = wait_until(lambda: calls.append(1) or len(calls) > 3, timeout=5, what="x")
-    assert len(calls) == 4 and waited < 1.0
+    assert len(calls) == 4 and waited < 4.0  # only catches sleeping through the timeout, not a slow machine
 
 
 def test_when_two_runs_start_then_directories_and_ports_differ(tmp_path):

@@ -213,7 +213,8 @@ def _apply_terraform(run: Run, terraform: str, mirror: Path | None, target: AwsT
     code, out = run.run_command("terraform-init", [terraform, "init", "-input=false", "-no-color"], env=env,
                                 cwd=work, timeout=180)
     if code != 0:
-        raise ComponentError("terraform init failed: " + out.strip().splitlines()[-1] if out.strip() else "")
+        raise ComponentError("terraform init failed: " + (out.strip().splitlines()[-1] if out.strip()
+                                                          else f"exit {code}, no output"))
     args = [f"-var=vpc_id={vpc_id}", f"-var=name={name}", f"-var=region={target.region}",
             f"-var=endpoint_url={target.endpoint_url or ''}", f"-var=private_cidr={private_cidr}"]
     code, out = run.run_command("terraform-apply", [terraform, "apply", "-auto-approve", "-input=false",

@@ -14,8 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from urllib3.exceptions import HTTPError as Urllib3Error
+
 from ..aws import AwsTarget, EmbeddedAWS, open_backend
 from ..cluster import Cluster, open_cluster
+from ..errors import LabkitError
 from ..kube import manifests, psql, rollout
 from ..kube.kubectl import kubectl
 from ..kube.load import Load
@@ -149,13 +152,13 @@ class Monitor:
             t = time.time()
             try:
                 pods = self.lab.pods()
-            except Exception:
+            except (OSError, LabkitError, Urllib3Error):  # the API server is away: a sample with no pods
                 pods = []
             for pod in pods:
                 try:
                     h, _ = rollout.proxy_get(api, pod, port, "healthz", ns, timeout=3)
                     d, _ = rollout.proxy_get(api, pod, port, "healthz/db", ns, timeout=5)
-                except OSError:
+                except (OSError, Urllib3Error):
                     h = d = None
                 self.records.append({"t": t, "pod": pod, "healthz": h == 200, "db": d == 200})
             self._stop.wait(self.period)
