@@ -84,9 +84,34 @@ def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], timeout: 
         )
     except Exception as err:  # papermill's errors carry the failing cell; keep one line
         error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        cell = stopped_cell(output)
+        if cell:
+            error = f"{cell}: {error}"
     seconds = time.monotonic() - start
     html = to_html(output) if output.exists() else None
     return Outcome(notebook.stem, not error, seconds, output, html, error)
+
+
+def stopped_cell(output: Path) -> str:
+    """The cell a run stopped in (failed, or still running when the per-cell timeout hit), named
+    by its id and first line; empty when the output notebook says nothing."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(output), as_version=4)
+    except Exception:  # no output notebook, or a half-written one: nothing to name
+        return ""
+    def name(index: int, cell: Any) -> str:
+        first = next((line for line in cell.source.splitlines() if line.strip()), "")
+        return f"cell {index} ({cell.get('id', '?')}: {first.strip()[:60]})"
+
+    started = None
+    for index, cell in enumerate(nb.cells):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return name(index, cell)  # failed, or interrupted by the per-cell timeout
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time"):
+            started = (index, cell)
+    return name(*started) if started else ""
 
 
 def run_notebooks(labs: list[str] | None = None, build: str | Path | None = None,

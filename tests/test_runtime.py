@@ -180,3 +180,21 @@ def test_cli_clean_reports_what_it_did(tmp_path):
     fake_run(tmp_path, [])
     proc = subprocess.run([*LABKIT, "clean"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0 and "1 run directories removed" in proc.stdout
+
+
+def test_when_a_cell_hangs_then_the_run_ends_at_the_per_cell_timeout_naming_the_cell(tmp_path):
+    import nbformat
+
+    from labkit.runner import execute
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("import time\ntime.sleep(60)  # hangs")]
+    nb.cells[1]["id"] = "cell-hang"
+    path = tmp_path / "99_hang.ipynb"
+    nbformat.write(nb, str(path))
+    started = time.monotonic()
+    outcome = execute(path, tmp_path / "out", {}, timeout=3)
+    assert time.monotonic() - started < 45  # the deadline ended it, not the sleep
+    assert not outcome.ok and outcome.error.startswith("cell 1 (cell-hang: import time)")
+    assert "timed out" in outcome.error
