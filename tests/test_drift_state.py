@@ -146,3 +146,38 @@ def test_when_a_state_file_is_bad_then_one_clear_error(tmp_path, text, message):
 def test_when_the_state_file_is_missing_then_error(tmp_path):
     with pytest.raises(InputError, match="no such state file"):
         managed_groups([tmp_path / "none.tfstate"])
+
+
+# -- fuzz: whatever a state file holds, the reader answers rules or one InputError ------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-70000, 70000) | st.floats(allow_nan=True)
+                    | st.text(max_size=12), lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+FIELDS = ["id", "name", "vpc_id", "ingress", "egress", "security_group_id", "type", "protocol", "from_port",
+          "to_port", "cidr_blocks", "ip_protocol", "cidr_ipv4", "self", "source_security_group_id"]
+TYPES = ["aws_security_group", "aws_default_security_group", "aws_security_group_rule",
+         "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rtype=st.sampled_from(TYPES), field=st.sampled_from(FIELDS), value=JSON, in_block=st.booleans(),
+       version=st.one_of(st.just(4), JSON))
+def test_fuzz_a_state_file_with_any_value_anywhere_gives_rules_or_one_input_error(tmp_path, rtype, field, value,
+                                                                                    in_block, version):
+    attrs = {"id": SG, "name": "web", "vpc_id": "vpc-1", "security_group_id": SG, "type": "ingress",
+             "ingress": [block(protocol="tcp", from_port=443, to_port=443, cidr_blocks=["10.0.0.0/8"])],
+             "egress": [], "ip_protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_ipv4": "10.0.0.0/8"}
+    if in_block and field not in ("ingress", "egress"):
+        attrs["ingress"][0][field] = value
+    else:
+        attrs[field] = value
+    state = {"version": version, "resources": [{"mode": "managed", "type": rtype, "name": "x",
+                                                "instances": [{"attributes": attrs}]}]}
+    path = tmp_path / "fuzz.tfstate"
+    path.write_text(json.dumps(state))
+    try:
+        managed_groups([path])
+    except InputError as err:
+        assert "\n" not in str(err) and str(err)

@@ -86,9 +86,15 @@ def managed_groups(paths: list[str | Path]) -> dict[str, ManagedGroup]:
                     _add(rtype, attrs, group, path, _address(res, inst))
                 except InputError as err:
                     raise InputError(f"{where}: {err}") from None
-                except (KeyError, TypeError) as err:
-                    raise InputError(f"{where}: missing or malformed attribute {err}") from None
+                except (KeyError, TypeError, AttributeError, ValueError) as err:
+                    raise InputError(f"{where}: missing or malformed attribute ({type(err).__name__}: {err})") from None
     return groups
+
+
+def _shape(value: Any) -> str:
+    """A value's type as a state file reader would name it."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
 
 
 def _add(rtype: str, attrs: dict[str, Any], group, path: Path, address: str) -> None:
@@ -100,7 +106,10 @@ def _add(rtype: str, attrs: dict[str, Any], group, path: Path, address: str) -> 
         g.default = g.default or rtype == "aws_default_security_group"
         g.rule_only = False
         for direction in ("ingress", "egress"):
-            for block in attrs.get(direction) or []:
+            blocks = attrs.get(direction) or []
+            if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+                raise InputError(f"{direction} must be a list of rule blocks (objects), got {_shape(blocks)}")
+            for block in blocks:
                 g.rules.update(from_terraform_block(direction, block, gid))
         return
     gid = attrs["security_group_id"]
