@@ -53,16 +53,11 @@ class Prometheus:
             raise PromError(f"Prometheus rejected the query ({err.code}): {err.read()[:200]!r}") from None
         except (OSError, ValueError) as err:
             raise PromError(f"Prometheus at {self.url} is unreachable: {err}") from None
-        if body.get("status") != "success":
-            raise PromError(f"Prometheus query failed: {body.get('error')}")
-        return body["data"]["result"]
+        return answer_result(body)
 
     def scalar(self, promql: str) -> float | None:
         """The single value of a query: None when the result is empty; NaN stays NaN."""
-        result = self.query(promql)
-        if not result:
-            return None
-        return float(result[0]["value"][1])
+        return first_value(self.query(promql))
 
     def wait_for_data(self, promql: str, timeout: float = 30.0) -> float:
         """Poll until the query returns a finite value (the first scrape comes seconds after start)."""
@@ -168,3 +163,29 @@ def start_kubernetes_prometheus(run: Run, template: Path, api_client, scrape_int
                 {"url": f"{discovery.url}/targets?namespace={ns}", "refresh_interval": "1s"}
                 for sd in sds for ns in ((sd.get("namespaces") or {}).get("names") or ["default"])]
     return start_prometheus(run, config, timeout=timeout)
+
+
+def answer_result(body: Any) -> list[dict[str, Any]]:
+    """The result vector of an instant query's JSON answer; PromError for a failure or a wrong shape."""
+    if not isinstance(body, dict):
+        raise PromError(f"Prometheus answered {type(body).__name__}, not a JSON object")
+    if body.get("status") != "success":
+        raise PromError(f"Prometheus query failed: {body.get('error')}")
+    data = body.get("data")
+    result = data.get("result") if isinstance(data, dict) else None
+    if not isinstance(result, list) or not all(isinstance(r, dict) for r in result):
+        raise PromError("Prometheus answered success without a result vector")
+    return result
+
+
+def first_value(result: list[dict[str, Any]]) -> float | None:
+    """The first sample's value: None when the vector is empty; NaN and +Inf stay what they are."""
+    if not result:
+        return None
+    value = result[0].get("value")
+    if not isinstance(value, list) or len(value) != 2:
+        raise PromError(f"Prometheus answered a sample without [time, value]: {str(value)[:80]}")
+    try:
+        return float(value[1])
+    except (TypeError, ValueError):
+        raise PromError(f"Prometheus answered a value that is not a number: {str(value[1])[:40]}") from None

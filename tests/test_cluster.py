@@ -229,14 +229,25 @@ def test_an_injected_fault_answers_its_status_then_requests_succeed_again(cluste
     ({"metadata": {"name": "x"}, "spec": {"selector": {"matchLabels": {"app": "x"}},
                                           "template": {"metadata": {"labels": {"app": "x"}}, "spec": {
                                               "containers": [{"name": "c", "image": "i",
-                                                              "ports": [{"containerPort": "80"}]}]}}}},
+                                                              "ports": [{"containerPort": 0}]}]}}}},
      "spec.template.spec.containers[0].ports[0].containerPort"),
+    ({"metadata": {"name": "Not_A_Name"}, "spec": {}}, "metadata.name"),
 ])
 def test_an_invalid_object_is_answered_422_naming_the_field(cluster, body, field):
     resp = raw(cluster, "POST", f"/apis/apps/v1/namespaces/{NS}/deployments", body)
     assert resp.status == 422
     status = json.loads(resp.read())
     assert status["kind"] == "Status" and status["details"]["causes"][0]["field"] == field
+
+
+def test_a_value_of_the_wrong_json_type_is_a_400_as_the_decoder_answers(cluster):
+    body = {"metadata": {"name": "x"}, "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": {
+        "metadata": {"labels": {"app": "x"}},
+        "spec": {"containers": [{"name": "c", "image": "i", "ports": [{"containerPort": "80"}]}]}}}}
+    resp = raw(cluster, "POST", f"/apis/apps/v1/namespaces/{NS}/deployments", body)
+    status = json.loads(resp.read())
+    assert resp.status == 400 and status["reason"] == "BadRequest"
+    assert "spec.template.spec.containers[0].ports[0].containerPort" in status["message"]
 
 
 def test_unknown_paths_and_methods_get_status_answers(cluster):
@@ -503,3 +514,48 @@ def test_when_a_probe_is_malformed_then_422_names_the_field(cluster, probe, fiel
     with pytest.raises(ApiException) as err:
         apps.create_namespaced_deployment(NS, tiny(replicas=1, probe=False, extra=probe))
     assert err.value.status == 422 and field in err.value.body
+
+
+# -- fuzz: objects with a wrong type anywhere get a 4xx Status; the server keeps serving -------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=6), inner, max_size=2),
+    max_leaves=6)
+FUZZ_PATHS = [
+    ("metadata",), ("metadata", "name"), ("metadata", "labels"), ("metadata", "annotations"), ("spec",),
+    ("spec", "selector"), ("spec", "selector", "matchLabels"), ("spec", "template"),
+    ("spec", "template", "metadata", "labels"), ("spec", "template", "spec"),
+    ("spec", "template", "spec", "containers"), ("spec", "template", "spec", "containers", 0),
+    ("spec", "template", "spec", "containers", 0, "name"), ("spec", "template", "spec", "containers", 0, "image"),
+    ("spec", "template", "spec", "containers", 0, "env"), ("spec", "template", "spec", "containers", 0, "ports"),
+    ("spec", "template", "spec", "containers", 0, "readinessProbe"), ("spec", "strategy"),
+    ("spec", "template", "spec", "volumes"), ("spec", "template", "spec", "terminationGracePeriodSeconds"),
+]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(FUZZ_PATHS), value=FUZZ_VALUES, kind=st.sampled_from(["deployments", "services"]))
+def test_fuzz_an_object_with_any_value_anywhere_gets_a_4xx_status_and_the_server_keeps_serving(cluster, path, value,
+                                                                                               kind):
+    if kind == "deployments":
+        obj = tiny(name="fuzz", replicas=0)
+        url = f"/apis/apps/v1/namespaces/{NS}/deployments"
+    else:
+        obj = {"metadata": {"name": "fuzz"}, "spec": {"selector": {"app": "fuzz"}, "ports": [{"port": 80}]}}
+        path = path[:2] if path[0] == "metadata" else ("spec",) + tuple(p for p in path[1:2] if p != "template")
+        url = f"/api/v1/namespaces/{NS}/services"
+    target = obj
+    for key in path[:-1]:
+        target = target.setdefault(key, {}) if isinstance(target, dict) else target[key]
+    target[path[-1]] = value
+    resp = raw(cluster, "POST", url, obj)
+    body = json.loads(resp.read() or b"{}")
+    assert resp.status in (201, 400, 409, 422), (resp.status, body)
+    if resp.status >= 400:
+        assert body.get("kind") == "Status" and body.get("code") == resp.status and body.get("message")
+    else:
+        raw(cluster, "DELETE", f"{url}/{body['metadata']['name']}")
+    assert raw(cluster, "GET", "/readyz", token=None).status == 200

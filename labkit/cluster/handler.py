@@ -8,6 +8,7 @@ watches, logs, exec and the pod proxy all live behind it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import http.client
 import json
@@ -16,6 +17,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
+from ..httpserver import log_error
 from . import execws, openapi, podlog, protobuf, resources, tables, watch
 from .objects import Invalid, matches, now
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
@@ -120,8 +122,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        for warning in self._warnings:
-            self.send_header("Warning", f'299 - "{warning}"')
+        for warning in self._warnings:  # header values are ASCII: a field name may not be
+            self.send_header("Warning", f'299 - "{json.dumps(warning)[1:-1]}"')
         self.end_headers()
         self.wfile.write(data)
 
@@ -178,6 +180,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send(422, status_body(422, "Invalid", str(err)))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as err:  # a bug here: answer as an API server does, keep serving, log the trace
+            log_error(self.cluster.error_log, f"handling {method} {self.path}")
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._send(500, status_body(500, "InternalError", f"an error on the server ({type(err).__name__}) "
+                                                                  "has prevented the request from succeeding"))
 
     do_GET = lambda self: self._handle("GET")  # noqa: E731
     do_POST = lambda self: self._handle("POST")  # noqa: E731
@@ -292,7 +300,13 @@ class Handler(BaseHTTPRequestHandler):
     def _validate_fields(self, obj: dict, query: dict, r: Resource) -> None:
         """fieldValidation: Strict refuses unknown fields, Warn (the default) names them in Warning headers."""
         mode = (query.get("fieldValidation") or "Warn").capitalize()
-        if mode == "Ignore" or not isinstance(obj, dict):
+        if not isinstance(obj, dict):
+            return
+        wrong = openapi.type_error({**obj, "apiVersion": r.api_version, "kind": r.kind})
+        if wrong:
+            raise ApiError(400, "BadRequest", f'{r.kind} in version "{r.api_version.rsplit("/", 1)[-1]}" cannot '
+                                              f"be handled as a {r.kind}: {wrong}")
+        if mode == "Ignore":
             return
         unknown = openapi.unknown_fields({**obj, "apiVersion": r.api_version, "kind": r.kind})
         if unknown and mode == "Strict":
@@ -315,7 +329,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body()
         self._validate_fields(body, query, t.resource)
         self._namespace_ready(t)
-        name = ((body or {}).get("metadata") or {}).get("name", "") if isinstance(body, dict) else ""
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        name = meta.get("name", "") if isinstance(meta, dict) else ""
         try:
             obj = self.cluster.store.create(t.res, t.ns or "", body)
         except Conflict as err:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
+import re
 import uuid
 from typing import Any
 
@@ -137,6 +139,9 @@ def default_pod_spec(spec: dict) -> None:
         _default_container(c)
 
 
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
 def prepare(resource: str, obj: Any, namespace: str, old: dict | None = None) -> dict:
     """Validate and complete an object for storage (create when old is None, else update)."""
     if not isinstance(obj, dict):
@@ -150,10 +155,15 @@ def prepare(resource: str, obj: Any, namespace: str, old: dict | None = None) ->
     if not isinstance(meta, dict):
         raise Invalid("metadata", "must be an object")
     if not meta.get("name"):
-        if meta.get("generateName") and old is None:
+        if meta.get("generateName") and isinstance(meta["generateName"], str) and old is None:
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         else:
             raise Invalid("metadata.name", "Required value")
+    name = meta["name"]
+    if not isinstance(name, str) or len(name) > 253 or not DNS_SUBDOMAIN.match(name):
+        raise Invalid("metadata.name", f"Invalid value: {json.dumps(name)[:80]}: a lowercase RFC 1123 subdomain must "
+                                       "consist of lower case alphanumeric characters, '-' or '.', and must start "
+                                       "and end with an alphanumeric character")
     if resource in CLUSTER_SCOPED:
         meta.pop("namespace", None)
     elif meta.get("namespace") not in (None, "", namespace):

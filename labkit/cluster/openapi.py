@@ -134,6 +134,46 @@ def unknown_fields(obj: dict[str, Any]) -> list[str]:
     return []
 
 
+@functools.lru_cache(maxsize=32)
+def _validator(kind: str, api_version: str) -> Any:
+    """A JSON-schema validator for one kind, built once (the definitions are megabytes)."""
+    import re
+
+    import jsonschema
+    from kubernetes_validate.utils import (
+        Registry,
+        Resource,
+        all_versions,
+        major_minor,
+        schema_contents,
+    )
+
+    version = [v for v in all_versions() if major_minor(v) <= SCHEMA_VERSION][-1]
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    folder = f"kubernetes-json-schema/v{version}-local"
+    try:
+        schema = schema_contents(f"{folder}/{kind.lower()}-{group_version}.json", SCHEMA_VERSION)
+    except FileNotFoundError:
+        return None
+    definitions = schema_contents(f"{folder}/_definitions.json", SCHEMA_VERSION)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def type_error(obj: dict[str, Any]) -> str | None:
+    """The first field whose JSON type the kind's schema does not allow (what the API server's
+    decoder refuses with 400 before any validation), or None."""
+    validator = _validator(str(obj.get("kind")), str(obj.get("apiVersion")))
+    if validator is None:
+        return None
+    for err in validator.iter_errors(obj):
+        if err.validator in ("type", "anyOf", "oneOf"):
+            where = _path(list(err.absolute_path)) or "body"
+            got = type(err.instance).__name__.replace("dict", "object").replace("list", "array")
+            return f"{where}: cannot decode a JSON {got} here ({err.message[:120]})"
+    return None
+
+
 def _path(parts: list) -> str:
     out = ""
     for p in parts:

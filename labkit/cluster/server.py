@@ -13,11 +13,11 @@ import json
 import os
 import secrets
 import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from ..errors import ComponentError
+from ..httpserver import QuietHTTPServer
 from ..paths import write_private
 from ..runtime import LOCALHOST, Run, http_probe, wait_until
 from .controllers import Controllers
@@ -53,11 +53,12 @@ class LocalCluster:
         self.pods: dict[str, PodRuntime] = {}  # by uid
         self.faults: list[dict[str, Any]] = []
         self._faults_lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietHTTPServer | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.url = ""
         self.kubeconfig = run.dir / "cluster" / "kubeconfig"
+        self.error_log = run.dir / "api-server-errors.log"  # what the handlers could not answer; never stderr
         self.token = secrets.token_urlsafe(32)
         self.events = Recorder(self.store)
         self.services = Services(self)
@@ -71,8 +72,7 @@ class LocalCluster:
         os.chmod(self.kubeconfig.parent, 0o700)
         self.ca_file, context = make_certificates(self.kubeconfig.parent)
         handler = type("Handler", (Handler,), {"cluster": self})
-        self._server = ThreadingHTTPServer((LOCALHOST, 0), handler)
-        self._server.daemon_threads = True
+        self._server = QuietHTTPServer((LOCALHOST, 0), handler, self.error_log)
         # The handshake happens in each connection's own thread, on its first read.
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
                                                   do_handshake_on_connect=False)

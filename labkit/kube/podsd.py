@@ -13,11 +13,12 @@ import json
 import re
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from kubernetes import client
 
+from ..httpserver import QuietHTTPServer
 from ..runtime import LOCALHOST, Run
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
@@ -79,8 +80,7 @@ class PodDiscovery:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer((LOCALHOST, 0), Handler)
-        self.server.daemon_threads = True
+        self.server = QuietHTTPServer((LOCALHOST, 0), Handler, run.dir / "pod-discovery-errors.log")
         self.url = f"http://{LOCALHOST}:{self.server.server_address[1]}"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, name="pod-discovery", daemon=True)
