@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup system run test lab doctor lint bench clean
+.PHONY: setup system run test lab doctor lint bench soak clean
 
 setup: $(STAMP)
 
@@ -30,17 +30,27 @@ run: setup system
 test: setup system
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# JupyterLab on 127.0.0.1:$(PORT) (as root too); ARGS go to jupyter, e.g. ARGS=--no-browser on a server.
+PORT ?= 8888
+ARGS ?=
 lab: setup system
-	$(BIN)/jupyter lab notebooks/
+	@echo "JupyterLab on 127.0.0.1:$(PORT): open the http://127.0.0.1:$(PORT)/lab?token=... URL printed below."
+	@echo "On a remote machine, first: ssh -L $(PORT):127.0.0.1:$(PORT) <that machine>   (then open the URL here)"
+	$(BIN)/jupyter lab notebooks/ --ip=127.0.0.1 --port=$(PORT) --port-retries=0 \
+	  $$(test "$$(id -u)" = 0 && echo --allow-root) $(ARGS)
 
 doctor: setup
-	$(BIN)/labkit doctor
+	$(BIN)/labkit doctor $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check labkit tests bench labs notebooks
 
 bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Notebooks at once and again under CPU load; a cell past its budget dumps kernel and client stacks.
+soak: setup system
+	$(BIN)/python -m labkit.soak $(SOAK_ARGS)
 
 clean:
 	@test ! -x $(BIN)/labkit || $(BIN)/labkit clean

@@ -38,8 +38,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record(name: str, value: Any) -> Any:
-    """Record value under name in this notebook's outputs; returns the recorded value."""
+def record(name: str, value: Any) -> None:
+    """Record value under name in this notebook's outputs. Returns nothing, so a record() at the end
+    of a cell leaves no Out[n] prompt; the cell shows one aligned line, the value cut to fit."""
     plain = _plain(value)
     try:
         json.dumps(plain)
@@ -49,10 +50,16 @@ def record(name: str, value: Any) -> Any:
     try:
         from IPython.display import display
 
-        display({MIME: {"name": name, "value": plain}, "text/plain": f"{name} = {plain!r}"}, raw=True)
+        display({MIME: {"name": name, "value": plain}, "text/plain": recorded_line(name, plain)}, raw=True)
     except ImportError:  # outside IPython: the session copy is all there is
         pass
-    return plain
+
+
+def recorded_line(name: str, plain: Any, width: int = 100) -> str:
+    """The text a person sees for one recorded result: `recorded  name ........ value`."""
+    text = json.dumps(plain, ensure_ascii=False)
+    line = f"recorded  {name:<30} {text}"
+    return line if len(line) <= width else line[: width - 3] + "..."
 
 
 def recorded() -> dict[str, Any]:

@@ -450,8 +450,15 @@ _current: Run | None = None
 
 
 def current_run(label: str = "lab") -> Run:
-    """The run of this interpreter (a notebook kernel), created on first use."""
+    """The run of this interpreter (a notebook kernel), created on first use.
+
+    Under `make soak` (LABKIT_STACK_DUMPS set) the kernel prints every thread's stack to its
+    original stderr on SIGUSR1, so a hung cell can be looked into from outside."""
     global _current
+    if os.environ.get("LABKIT_STACK_DUMPS") and sys.__stderr__ is not None:
+        import faulthandler
+
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     if _current is None or _current.stopped:
         _current = Run(label)
     return _current

@@ -24,4 +24,9 @@ def explorer(show: Callable[..., None], controls: Callable[[], dict[str, Any]]) 
         return None
     import ipywidgets as w
 
-    return w.interactive(show, **controls())
+    made = controls()
+    for control in made.values():  # the whole label, never "baseline d..."
+        style = getattr(control, "style", None)
+        if style is not None and hasattr(style, "description_width"):
+            style.description_width = "initial"
+    return w.interactive(show, **made)

@@ -200,46 +200,6 @@ def assert_lab04(r: dict, out, run_dirs: list, solved: bool = True) -> None:
             assert find_leaks(data, digests) == [], path
 
 
-def test_lab04_headless_records_the_lesson_and_leaks_no_password(tmp_path, assert_port_free):
-    import os
-    from pathlib import Path
-
-    out = tmp_path / LAB04.name
-    execute(LAB04, out, solve_exercise=True)
-    r = read_results(out)
-    assert_lab04(r, out, list(Path(os.environ["LABKIT_RUNS_DIR"]).glob("lab04-*")))
-    for port in r["ports"]:
-        assert_port_free(port)
-
-
-def on_a_separate_cluster(notebook, tmp_path) -> tuple[dict, object]:
-    """Run a notebook with cluster_backend="kubeconfig" against `labkit cluster serve` started on its
-    own, as a learner who has not solved the exercise yet; the lab must leave no Deployment behind.
-    (recorded results, the output notebook)"""
-    from kubernetes import client, config
-
-    out = tmp_path / notebook.name
-    with cluster_serve(tmp_path / "k") as (proc, kubeconfig):
-        execute(notebook, out, solve_exercise=False, cluster_backend="kubeconfig", kubeconfig=str(kubeconfig))
-        api = config.new_client_from_config(config_file=str(kubeconfig))
-        assert client.AppsV1Api(api).list_namespaced_deployment("default").items == []
-        assert stop_serve(proc) == 0
-    return read_results(out), out
-
-
-def test_lab04_on_the_kubeconfig_path_against_a_separate_cluster(tmp_path, assert_port_free):
-    """The real-cluster path: the same notebook, cluster_backend="kubeconfig", against `labkit cluster
-    serve` started on its own - same results, and the lab removes what it applied."""
-    import os
-    from pathlib import Path
-
-    r, out = on_a_separate_cluster(LAB04, tmp_path)
-    runs = Path(os.environ["LABKIT_RUNS_DIR"])
-    assert_lab04(r, out, [*runs.glob("lab04-*"), *(tmp_path / "k").glob("cluster-*")], solved=False)
-    for port in r["ports"]:
-        assert_port_free(port)
-
-
 LAB05 = NOTEBOOKS / "05_roll-back-a-slow-canary.ipynb"
 
 
@@ -256,19 +216,80 @@ def assert_lab05(r: dict, solved: bool = True) -> None:
     assert (r["exercise_passed"], r["exercise_status"]) == ((True, "solved") if solved else (False, "not yet"))
 
 
-def test_lab05_headless_records_the_lesson(tmp_path, assert_port_free):
-    out = tmp_path / LAB05.name
-    execute(LAB05, out, solve_exercise=True)
-    r = read_results(out)
-    assert_lab05(r)
-    for port in r["ports"]:
+def papermill_process(src, out, params: dict):
+    """papermill in its own process, as a second learner's kernel would run beside the first."""
+    import json
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "papermill", str(src), str(out), "--cwd", str(NOTEBOOKS), "--no-progress-bar",
+            "--execution-timeout", str(TIMEOUT), "-y", json.dumps(params)]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(tmp_path, assert_port_free):
+    """Labs 04 and 05 twice each, all four at the same time, as two learners on one workshop machine:
+    one of each on the local cluster with the exercise solved, one of each on the kubeconfig path
+    (a `labkit cluster serve` of its own) not yet solved. Every run records its lesson; no two runs
+    share a port, a run directory or a database; each lab removes what it applied; nothing is left."""
+    import os
+    from pathlib import Path
+
+    from kubernetes import client, config
+
+    runs_dir = Path(os.environ["LABKIT_RUNS_DIR"])
+    before = set(runs_dir.glob("lab0[45]-*"))
+    with cluster_serve(tmp_path / "k4") as (serve4, kc4), cluster_serve(tmp_path / "k5") as (serve5, kc5):
+        plan = {"04 local solved": (LAB04, {"solve_exercise": True}),
+                "04 kubeconfig": (LAB04, {"solve_exercise": False, "cluster_backend": "kubeconfig",
+                                          "kubeconfig": str(kc4)}),
+                "05 local solved": (LAB05, {"solve_exercise": True}),
+                "05 kubeconfig": (LAB05, {"solve_exercise": False, "cluster_backend": "kubeconfig",
+                                          "kubeconfig": str(kc5)})}
+        outs = {name: tmp_path / f"{name.replace(' ', '-')}.ipynb" for name in plan}
+        procs = {name: papermill_process(src, outs[name], params) for name, (src, params) in plan.items()}
+        deadline = time.monotonic() + 900
+        failed = {}
+        try:
+            for name, proc in procs.items():
+                output, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+                if proc.returncode != 0:
+                    failed[name] = output[-3000:]
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:  # a hang: end it, the assertion below names the run
+                    proc.kill()
+                    failed.setdefault(next(n for n, p in procs.items() if p is proc), "still running at the deadline")
+                    proc.wait()
+        assert not failed, failed
+        for kubeconfig, serve in ((kc4, serve4), (kc5, serve5)):
+            api = config.new_client_from_config(config_file=str(kubeconfig))
+            assert client.AppsV1Api(api).list_namespaced_deployment("default").items == []
+            assert stop_serve(serve) == 0
+    results = {name: read_results(out) for name, out in outs.items()}
+    new_runs = set(runs_dir.glob("lab0[45]-*")) - before
+    assert len([d for d in new_runs if d.name.startswith("lab04-")]) == 2
+    assert len([d for d in new_runs if d.name.startswith("lab05-")]) == 2
+    lab04_dirs = [*(d for d in new_runs if d.name.startswith("lab04-")), *(tmp_path / "k4").glob("cluster-*")]
+    assert_lab04(results["04 local solved"], outs["04 local solved"], lab04_dirs, solved=True)
+    assert_lab04(results["04 kubeconfig"], outs["04 kubeconfig"], lab04_dirs, solved=False)
+    assert_lab05(results["05 local solved"], solved=True)
+    assert_lab05(results["05 kubeconfig"], solved=False)
+    ports = {name: set(r["ports"]) for name, r in results.items()}
+    names = list(ports)
+    for i, a in enumerate(names):  # every run had its own ports: API servers, pods, databases, Prometheus
+        for b in names[i + 1:]:
+            assert not ports[a] & ports[b], (a, b, ports[a] & ports[b])
+    for port in set().union(*ports.values()):
         assert_port_free(port)
 
 
-def test_lab05_on_the_kubeconfig_path_against_a_separate_cluster(tmp_path, assert_port_free):
-    """Without prometheus_url the lab runs its own Prometheus, which finds and scrapes the pods
-    through the cluster's API with the kubeconfig's credentials - nothing stand-in-only."""
-    r, _ = on_a_separate_cluster(LAB05, tmp_path)
-    assert_lab05(r, solved=False)
-    for port in r["ports"]:
-        assert_port_free(port)
+def test_markdown_dollar_amounts_render_as_text_not_maths():
+    """JupyterLab renders $...$ as LaTeX: "$18.50 instead of about $1.20" became italic maths."""
+    import re
+
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            if cell.cell_type == "markdown":
+                prose = re.sub(r"`[^`]*`", "", cell.source)  # code spans show a $ as it is
+                assert not re.search(r"(?<!\\)\$", prose), (path.name, cell.get("id"), prose[:80])

@@ -40,11 +40,19 @@ def test_when_numpy_and_dates_are_recorded_then_they_become_json():
 
     import numpy as np
 
-    assert record("n", np.float64(1.5)) == 1.5
-    assert record("flag", np.bool_(True)) is True
-    assert record("day", dt.date(2026, 1, 2)) == "2026-01-02"
-    assert record("nan", float("nan")) is None
-    assert recorded()["n"] == 1.5
+    for name, value in (("n", np.float64(1.5)), ("flag", np.bool_(True)), ("day", dt.date(2026, 1, 2)),
+                        ("nan", float("nan"))):
+        assert record(name, value) is None  # nothing to echo as Out[n]
+    assert recorded()["n"] == 1.5 and recorded()["flag"] is True
+    assert recorded()["day"] == "2026-01-02" and recorded()["nan"] is None
+
+
+def test_a_recorded_line_is_aligned_and_cut_to_fit():
+    from labkit.results import recorded_line
+
+    assert recorded_line("ok", True) == "recorded  ok" + " " * 29 + "true"
+    long = recorded_line("ports", list(range(100)))
+    assert len(long) == 100 and long.endswith("...")
 
 
 def test_when_a_value_is_not_serialisable_then_input_error():

@@ -198,3 +198,22 @@ def test_when_a_cell_hangs_then_the_run_ends_at_the_per_cell_timeout_naming_the_
     assert time.monotonic() - started < 45  # the deadline ended it, not the sleep
     assert not outcome.ok and outcome.error.startswith("cell 1 (cell-hang: import time)")
     assert "timed out" in outcome.error
+
+
+def test_the_soak_flags_a_cell_past_its_budget_and_dumps_the_kernels_stacks(tmp_path):
+    import nbformat
+
+    from labkit.soak import soak
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("from labkit.runtime import current_run\nrun = current_run('soak-test')"),
+                nbformat.v4.new_code_cell("import time\n\ndef stuck_here():\n    time.sleep(60)\n\nstuck_here()")]
+    path = tmp_path / "99_stuck.ipynb"
+    nbformat.write(nb, str(path))
+    assert soak([path], rounds=1, concurrency=1, burners=0, cell_budget=3, timeout=10, out_dir=tmp_path / "soak",
+                params={}) is False
+    (log,) = (tmp_path / "soak").glob("*.log")
+    stacks = log.read_text()
+    assert "stuck_here" in stacks  # the kernel's main thread, caught in the cell's own function
+    assert "papermill" in stacks  # and the client's threads, waiting on it
