@@ -17,8 +17,10 @@ def build_dir() -> Path:
 
 
 def figures_dir() -> Path:
-    """Where notebooks save their figures (created on demand)."""
-    path = build_dir() / "figures"
+    """Where notebooks save their figures (created on demand): build/figures under `labkit run`
+    (which sets LABKIT_BUILD_DIR), build/interactive/figures in JupyterLab - a notebook run in the
+    browser does not overwrite what `make run` produced."""
+    path = build_dir() / "figures" if os.environ.get("LABKIT_BUILD_DIR") else REPO / "build" / "interactive" / "figures"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import ssl
@@ -208,7 +209,7 @@ class Run:
         self._watch_fd: int | None = None
         self.stopped = False
         self._write_meta()
-        atexit.register(self.stop)
+        atexit.register(self.stop, keep=True)  # never reached its clean-up: keep the logs for a look
 
     def _write_meta(self) -> None:
         owner = {"pid": os.getpid(), "start_time": process_start_time(os.getpid())}
@@ -341,8 +342,13 @@ class Run:
         with self._lock:
             self._cleanups.append((name, fn))
 
-    def stop(self) -> None:
-        """Stop every component of this run; safe to call more than once."""
+    def stop(self, keep: bool | None = None) -> None:
+        """Stop every component of this run; safe to call more than once.
+
+        A run that stops cleanly removes its directory (logs, pod files, database data) unless
+        keep is true or LABKIT_KEEP_RUNS=1; one whose stop had errors, or that still finds a
+        process of its own alive, keeps it for a look (`labkit clean` removes it later).
+        """
         if self.stopped:
             return
         self.stopped = True
@@ -362,15 +368,19 @@ class Run:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._watchdog.wait(timeout=self.grace + 2)
         self._write_meta()
-        atexit.unregister(self.stop)
+        atexit.unregister(self.stop)  # unregisters every registration of this bound method
+        if keep is None:
+            keep = os.environ.get("LABKIT_KEEP_RUNS", "") not in ("", "0")
+        if not keep and not errors and not leftover_processes(self.dir):
+            shutil.rmtree(self.dir, ignore_errors=True)
         if errors:
             raise ComponentError("some components did not stop cleanly: " + "; ".join(errors))
 
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.stop(keep=True if exc_type is not None else None)  # a failed run keeps its directory
 
 
 @dataclass

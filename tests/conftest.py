@@ -18,6 +18,7 @@ _ROOT = Path(tempfile.mkdtemp(prefix="labkit-tests-"))
 os.chmod(_ROOT, 0o755)
 os.environ["LABKIT_RUNS_DIR"] = str(_ROOT / "runs")
 os.environ["LABKIT_HEADLESS"] = "1"  # kernels started by the tests make no widgets (labkit.ui)
+os.environ["LABKIT_KEEP_RUNS"] = "1"  # the tests look into finished runs (leak scans, leftover processes)
 os.environ.setdefault("LABKIT_BUILD_DIR", str(_ROOT / "build"))
 
 from labkit.runtime import _owner_alive, iter_runs, leftover_processes, port_is_listening  # noqa: E402

@@ -217,3 +217,20 @@ def test_the_soak_flags_a_cell_past_its_budget_and_dumps_the_kernels_stacks(tmp_
     stacks = log.read_text()
     assert "stuck_here" in stacks  # the kernel's main thread, caught in the cell's own function
     assert "papermill" in stacks  # and the client's threads, waiting on it
+
+
+def test_a_run_that_stops_cleanly_removes_its_directory_and_a_failed_one_keeps_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("LABKIT_KEEP_RUNS", raising=False)
+    with Run("done", root=tmp_path) as run:
+        run.start_process("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+    assert not run.dir.exists()  # a finished run leaves nothing in the runs directory
+    with pytest.raises(RuntimeError), Run("failed", root=tmp_path) as failed:
+        raise RuntimeError("a cell failed")
+    assert failed.dir.exists() and json.loads((failed.dir / "run.json").read_text())["stopped"] is True
+    kept = Run("kept", root=tmp_path)
+    kept.stop(keep=True)
+    assert kept.dir.exists()
+    monkeypatch.setenv("LABKIT_KEEP_RUNS", "1")
+    with Run("env", root=tmp_path) as by_env:
+        pass
+    assert by_env.dir.exists()
