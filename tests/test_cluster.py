@@ -559,3 +559,17 @@ def test_fuzz_an_object_with_any_value_anywhere_gets_a_4xx_status_and_the_server
     else:
         raw(cluster, "DELETE", f"{url}/{body['metadata']['name']}")
     assert raw(cluster, "GET", "/readyz", token=None).status == 200
+
+
+def test_a_watch_from_a_listed_version_hears_of_a_delete_that_came_before_the_watch(cluster):
+    """kubectl delete --wait lists, then watches from the list's version; an object deleted in
+    between must still arrive as DELETED (it hung kubectl 1.31 for its whole --timeout)."""
+    _api, core, _ = apis(cluster)
+    core.create_namespaced_config_map(NS, {"metadata": {"name": "gone"}, "data": {"k": "v"}})
+    listed = core.list_namespaced_config_map(NS, field_selector="metadata.name=gone")
+    assert [c.metadata.name for c in listed.items] == ["gone"]
+    core.delete_namespaced_config_map("gone", NS)
+    resp = raw(cluster, "GET", f"/api/v1/namespaces/{NS}/configmaps?watch=true&fieldSelector=metadata.name%3Dgone"
+                               f"&resourceVersion={listed.metadata.resource_version}&timeoutSeconds=2")
+    events = [json.loads(line) for line in resp.read().splitlines() if line.strip()]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("DELETED", "gone")]

@@ -85,6 +85,7 @@ def serve(handler: Any, store: Store, resource: str, namespace: str | None, quer
     initial = query.get("sendInitialEvents") == "true" or rv_param in ("", "0")
     stream = Stream(handler, "application/json")
     matching: set[str] = set()
+    born: set[str] = set()  # objects created after the requested version, seen in this stream
 
     def send(kind: str, obj: dict) -> bool:
         return stream.write(json.dumps({"type": kind, "object": render(obj)}).encode() + b"\n")
@@ -121,10 +122,14 @@ def serve(handler: Any, store: Store, resource: str, namespace: str | None, quer
         for rv, kind, obj in events:
             since = rv
             uid, ok = obj["metadata"]["uid"], kind != "DELETED" and keep(obj)
+            if kind == "ADDED":
+                born.add(uid)
             if ok:
                 send("MODIFIED" if uid in matching else "ADDED", obj)
                 matching.add(uid)
-            elif uid in matching:
+            elif uid in matching or (kind == "DELETED" and not initial and uid not in born and keep(obj)):
+                # the second case: gone between the client's list and this watch - it existed at the
+                # requested version, so the client holds it and must hear that it is gone
                 matching.discard(uid)
                 send("DELETED", obj)
         if not events and stream.client_gone():
