@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup system run test lab doctor lint bench soak clean
+.PHONY: setup system run test learner-path lab doctor lint bench soak clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,10 @@ run: setup system
 
 test: setup system
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Every notebook top to bottom at its default parameters, cell by cell, with nbval.
+learner-path: setup system
+	$(BIN)/pytest --nbval-lax notebooks/ $(PYTEST_ARGS)
 
 # JupyterLab on 127.0.0.1:$(PORT) (as root too); ARGS go to jupyter, e.g. ARGS=--no-browser on a server.
 PORT ?= 8888

@@ -165,11 +165,16 @@ def test_lab03_headless_records_the_lesson(tmp_path, assert_port_free):
     assert_port_free(r["endpoint_port"])
 
 
-def test_lab03_unsolved_exercise_records_false(tmp_path):
+def test_lab03_unsolved_on_the_learner_path_with_real_terraform_where_it_runs(tmp_path):
+    """Every parameter at its default, as a learner opens it: real terraform plan when it can run here."""
     out = tmp_path / LAB03.name
-    execute(LAB03, out, solve_exercise=False, use_terraform="no")
-    assert read_results(out)["exercise_passed"] is False
-    assert read_results(out)["exercise_status"] == "not yet"  # a wrong answer, not a crash
+    execute(LAB03, out)
+    r = read_results(out)
+    assert (r["exercise_passed"], r["exercise_status"]) == (False, "not yet")  # a wrong answer, not a crash
+    assert r["ssh_drift_status"] == "drift" and r["unmanaged_found"] == ["debug-temp"]
+    if "real Terraform" in r["applied_with"]:
+        # plan sees the console rule, is blind to the hand-made group, and agrees after the codified apply
+        assert (r["plan_ssh_exit"], r["plan_new_group_exit"], r["plan_after_codify_exit"]) == (2, 0, 0)
 
 
 LAB04 = NOTEBOOKS / "04_verify-secret-rotation.ipynb"
@@ -229,9 +234,10 @@ def papermill_process(src, out, params: dict):
 
 def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(tmp_path, assert_port_free):
     """Labs 04 and 05 twice each, all four at the same time, as two learners on one workshop machine:
-    one of each on the local cluster with the exercise solved, one of each on the kubeconfig path
-    (a `labkit cluster serve` of its own) not yet solved. Every run records its lesson; no two runs
-    share a port, a run directory or a database; each lab removes what it applied; nothing is left."""
+    one of each as a learner opens it (every parameter at its default: the local cluster, the
+    exercise not yet solved), one of each on the kubeconfig path (a `labkit cluster serve` of its
+    own) with the exercise solved. Every run records its lesson; no two runs share a port, a run
+    directory or a database; each lab removes what it applied; nothing is left."""
     import os
     from pathlib import Path
 
@@ -240,12 +246,12 @@ def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(tmp_path, assert
     runs_dir = Path(os.environ["LABKIT_RUNS_DIR"])
     before = set(runs_dir.glob("lab0[45]-*"))
     with cluster_serve(tmp_path / "k4") as (serve4, kc4), cluster_serve(tmp_path / "k5") as (serve5, kc5):
-        plan = {"04 local solved": (LAB04, {"solve_exercise": True}),
-                "04 kubeconfig": (LAB04, {"solve_exercise": False, "cluster_backend": "kubeconfig",
-                                          "kubeconfig": str(kc4)}),
-                "05 local solved": (LAB05, {"solve_exercise": True}),
-                "05 kubeconfig": (LAB05, {"solve_exercise": False, "cluster_backend": "kubeconfig",
-                                          "kubeconfig": str(kc5)})}
+        plan = {"04 learner": (LAB04, {}),
+                "04 kubeconfig solved": (LAB04, {"solve_exercise": True, "cluster_backend": "kubeconfig",
+                                                 "kubeconfig": str(kc4)}),
+                "05 learner": (LAB05, {}),
+                "05 kubeconfig solved": (LAB05, {"solve_exercise": True, "cluster_backend": "kubeconfig",
+                                                 "kubeconfig": str(kc5)})}
         outs = {name: tmp_path / f"{name.replace(' ', '-')}.ipynb" for name in plan}
         procs = {name: papermill_process(src, outs[name], params) for name, (src, params) in plan.items()}
         deadline = time.monotonic() + 900
@@ -271,10 +277,10 @@ def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(tmp_path, assert
     assert len([d for d in new_runs if d.name.startswith("lab04-")]) == 2
     assert len([d for d in new_runs if d.name.startswith("lab05-")]) == 2
     lab04_dirs = [*(d for d in new_runs if d.name.startswith("lab04-")), *(tmp_path / "k4").glob("cluster-*")]
-    assert_lab04(results["04 local solved"], outs["04 local solved"], lab04_dirs, solved=True)
-    assert_lab04(results["04 kubeconfig"], outs["04 kubeconfig"], lab04_dirs, solved=False)
-    assert_lab05(results["05 local solved"], solved=True)
-    assert_lab05(results["05 kubeconfig"], solved=False)
+    assert_lab04(results["04 learner"], outs["04 learner"], lab04_dirs, solved=False)
+    assert_lab04(results["04 kubeconfig solved"], outs["04 kubeconfig solved"], lab04_dirs, solved=True)
+    assert_lab05(results["05 learner"], solved=False)
+    assert_lab05(results["05 kubeconfig solved"], solved=True)
     ports = {name: set(r["ports"]) for name, r in results.items()}
     names = list(ports)
     for i, a in enumerate(names):  # every run had its own ports: API servers, pods, databases, Prometheus
