@@ -8,6 +8,9 @@ PYTEST_ARGS ?=
 .PHONY: setup system run test learner-path lab doctor lint bench soak clean
 
 setup: $(STAMP)
+	@# notebooks enter git without outputs (.gitattributes: *.ipynb filter=nbstrip)
+	@! git rev-parse --git-dir >/dev/null 2>&1 || \
+	  git config filter.nbstrip.clean "$(CURDIR)/$(BIN)/python -m labkit.nbstrip"
 
 # One pip resolver run for the whole dependency set (a split install once pulled a
 # python-dateutil that breaks botocore).

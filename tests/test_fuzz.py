@@ -71,3 +71,40 @@ def test_fuzz_log_files_of_any_bytes_give_a_correlation_or_one_input_error(tmp_p
         assert str(err) and "\n" not in str(err)
         return
     json.dumps(result.to_dict())  # the --json answer can always be written
+
+
+ENTRY = st.fixed_dictionaries({}, optional={k: JSON | st.just(v) for k, v in {
+    "group": "aws_security_group.web", "direction": "ingress", "protocol": "tcp", "from_port": 22, "to_port": 22,
+    "source": "0.0.0.0/0", "reason": "INC-1", "expires": "2026-12-01"}.items()})
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(entries=st.lists(ENTRY, max_size=3) | JSON)
+def test_fuzz_an_allowlist_of_any_shape_gives_accepted_rules_or_one_input_error(tmp_path_factory, entries):
+    from labkit.drift.check import load_allowlist
+
+    path = tmp_path_factory.mktemp("allow") / "accepted.json"
+    path.write_text(json.dumps(entries))
+    try:
+        accepted = load_allowlist(path)
+    except InputError as err:
+        assert str(err) and "\n" not in str(err)
+        return
+    assert all(a.reason and a.expires for a in accepted)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries=st.lists(st.fixed_dictionaries({}, optional={
+    "group": JSON | st.just("Amazon Relational Database Service"), "level": JSON | st.just(3.0),
+    "reason": JSON | st.just("CHG-1"), "expires": JSON | st.just("2026-03-20"), "tolerance": JSON}), max_size=3) | JSON)
+def test_fuzz_cost_acknowledgements_of_any_shape_give_acks_or_one_input_error(entries):
+    import datetime as dt
+
+    from labkit.cost.acks import read_acks
+
+    try:
+        acks = read_acks(entries, dt.date(2026, 3, 15))
+    except InputError as err:
+        assert str(err) and "\n" not in str(err)
+        return
+    assert all(a.level > 0 and a.reason for a in acks)

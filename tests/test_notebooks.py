@@ -299,3 +299,29 @@ def test_markdown_dollar_amounts_render_as_text_not_maths():
             if cell.cell_type == "markdown":
                 prose = re.sub(r"`[^`]*`", "", cell.source)  # code spans show a $ as it is
                 assert not re.search(r"(?<!\\)\$", prose), (path.name, cell.get("id"), prose[:80])
+
+
+def test_committed_notebooks_hold_no_outputs_and_the_git_filter_strips_them(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from labkit.nbstrip import strip
+
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        shown = subprocess.run(["git", "show", f"HEAD:notebooks/{path.name}"], capture_output=True, text=True,
+                               cwd=NOTEBOOKS)  # what git holds, whatever the working copy has
+        nb = json.loads(shown.stdout) if shown.returncode == 0 else json.loads(path.read_text())
+        for cell in nb["cells"]:
+            assert not cell.get("outputs") and cell.get("execution_count") is None, (path.name, cell.get("id"))
+    executed = nbformat.v4.new_notebook()
+    executed.cells = [nbformat.v4.new_code_cell("print(1)", execution_count=3, outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="1\n")])]
+    executed.cells[0].metadata["papermill"] = {"status": "completed"}
+    text = nbformat.writes(executed)
+    done = subprocess.run([sys.executable, "-m", "labkit.nbstrip"], input=text, capture_output=True, text=True,
+                          timeout=30)
+    stripped = json.loads(done.stdout)
+    assert stripped["cells"][0]["outputs"] == [] and stripped["cells"][0]["execution_count"] is None
+    assert "papermill" not in stripped["cells"][0]["metadata"] and "".join(stripped["cells"][0]["source"]) == "print(1)"
+    assert strip(json.loads(done.stdout)) == stripped  # idempotent
