@@ -1,5 +1,7 @@
 """Lab 05: canary rollback that watches the right signals in Prometheus."""
 
-from .watch import Check, Judge, WatchConfig, judge_samples, queries, replay, watch
+from .._lazy import exports
 
-__all__ = ["Check", "Judge", "WatchConfig", "judge_samples", "queries", "replay", "watch"]
+__getattr__, __all__ = exports(__name__, {
+    "watch": ["Check", "Judge", "WatchConfig", "judge_samples", "queries", "replay", "watch"],
+})

@@ -6,16 +6,8 @@ import argparse
 import json
 import sys
 
-from ..aws import AwsTarget, EmbeddedAWS
 from ..errors import InputError
-from ..jsonfile import read_json
-from ..runtime import Run
-from .acks import acknowledge, read_acks
-from .data import METRIC, METRICS, load_input
-from .detect import CostRules
-from .fetch import fetch_daily_costs
-from .lab import check, parse_today
-from .sample import responses, sample_costs, with_spike
+from .metrics import METRIC, METRICS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +44,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Load or fetch the bill, judge it, print, and return the exit code."""
+    from ..aws import AwsTarget, EmbeddedAWS
+    from ..jsonfile import read_json
+    from ..runtime import Run
+    from .acks import acknowledge, read_acks
+    from .data import load_input
+    from .detect import CostRules
+    from .fetch import fetch_daily_costs
+    from .lab import check, parse_today
+    from .sample import responses, sample_costs, with_spike
+
     today = parse_today(args.today)
     acks = read_acks(read_json(args.ack, "acknowledgements")) if args.ack else []
     rules = CostRules(baseline_days=args.baseline_days, multiplier=args.multiplier,

@@ -22,9 +22,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..jsonfile import read_json
+from .metrics import METRIC, METRICS  # noqa: F401 - re-exported
 
-METRIC = "UnblendedCost"
-METRICS = ("UnblendedCost", "BlendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost")
 UNTAGGED = "(untagged)"
 
 

@@ -1,16 +1,9 @@
 """Lab 03: drift between Terraform state and live security groups, and unmanaged groups."""
 
-from .check import (
-           DriftReport,
-           GroupDrift,
-           check_drift,
-           evaluate,
-           fetch_groups,
-           list_groups,
-           load_allowlist,
-)
-from .rules import Rule, make_rule
-from .state import ManagedGroup, load_state, managed_groups
+from .._lazy import exports
 
-__all__ = ["DriftReport", "GroupDrift", "ManagedGroup", "Rule", "check_drift", "evaluate", "fetch_groups",
-           "list_groups", "load_allowlist", "load_state", "make_rule", "managed_groups"]
+__getattr__, __all__ = exports(__name__, {
+    "check": ["DriftReport", "GroupDrift", "check_drift", "evaluate", "fetch_groups", "list_groups", "load_allowlist"],
+    "rules": ["Rule", "make_rule"],
+    "state": ["ManagedGroup", "load_state", "managed_groups"],
+})

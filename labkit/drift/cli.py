@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from ..aws import AwsTarget
-from .check import DriftReport, check_drift
+if TYPE_CHECKING:
+    from .check import DriftReport
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +49,9 @@ def render(report: DriftReport) -> str:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from ..aws import AwsTarget
+    from .check import check_drift
+
     backend = "local" if args.endpoint_url else "aws"
     target = AwsTarget(backend, args.endpoint_url, args.region, args.profile)
     report = check_drift(target.client("ec2"), args.state, unmanaged=args.unmanaged, vpc_id=args.vpc_id,

@@ -1,5 +1,7 @@
 """Lab 02: correlate logs across services by trace ID."""
 
-from .correlate import ATTEMPT_OUTCOMES, Correlation, Event, Suspect, Unpaired, correlate, discover
+from .._lazy import exports
 
-__all__ = ["ATTEMPT_OUTCOMES", "Correlation", "Event", "Suspect", "Unpaired", "correlate", "discover"]
+__getattr__, __all__ = exports(__name__, {
+    "correlate": ["ATTEMPT_OUTCOMES", "Correlation", "Event", "Suspect", "Unpaired", "correlate", "discover"],
+})

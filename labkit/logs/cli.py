@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..runtime import iter_runs
-from .correlate import Correlation, correlate
+
+if TYPE_CHECKING:
+    from .correlate import Correlation
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def running_lab_logs() -> Path:
     """The service-logs directory of the newest Lab 02 run that is still active."""
+    from ..runtime import iter_runs
+
     for run_dir, meta in sorted(iter_runs(), key=lambda r: r[0].stat().st_mtime, reverse=True):
         logs = run_dir / "service-logs"
         if not meta.get("stopped") and logs.is_dir() and any(logs.glob("*.log")):
@@ -60,6 +64,8 @@ def render(result: Correlation) -> str:
 
 
 def run_correlate(args: argparse.Namespace) -> int:
+    from .correlate import correlate
+
     log_dir = Path(args.log_dir) if args.log_dir else running_lab_logs()
     result = correlate(args.trace_id, log_dir, args.grace_ms)
     print(json.dumps(result.to_dict(), indent=2) if args.json else render(result), file=sys.stdout)

@@ -1,5 +1,7 @@
 """Lab 04: rotate a database secret and verify it at the application level."""
 
-from .check import RotationResult, Target, VerifyResult, rotate, verify
+from .._lazy import exports
 
-__all__ = ["RotationResult", "Target", "VerifyResult", "rotate", "verify"]
+__getattr__, __all__ = exports(__name__, {
+    "check": ["RotationResult", "Target", "VerifyResult", "rotate", "verify"],
+})

@@ -25,8 +25,8 @@ from ..aws import explain_aws_error
 from ..errors import LabkitError
 from ..kube import rollout
 from .creds import b64, fingerprint, new_password, set_password
+from .names import SECRET_ID  # noqa: E402,F401 - re-exported
 
-SECRET_ID = "myapp/db-credentials"
 AUTH_FAILED = "password authentication failed"
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..aws import AwsTarget
 from ..errors import InputError
-from ..runtime import iter_runs
-from .check import SECRET_ID, Target, rotate, verify
-from .lab import LAB_FILE
+from .names import LAB_FILE, SECRET_ID
+
+if TYPE_CHECKING:
+    from .check import Target
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _lab_info(lab_dir: str | None) -> dict:
+    from ..runtime import iter_runs
+
     if lab_dir:
         path = Path(lab_dir) / LAB_FILE
         if not path.exists():
@@ -58,8 +61,10 @@ def _lab_info(lab_dir: str | None) -> dict:
 
 
 def build_target(args: argparse.Namespace) -> Target:
+    from ..aws import AwsTarget
     from ..cluster import open_cluster
     from ..kube import psql
+    from .check import Target
 
     info = _lab_info(args.lab_dir)
     endpoint = args.endpoint_url or (None if args.profile else info.get("endpoint_url"))
@@ -78,6 +83,8 @@ def build_target(args: argparse.Namespace) -> Target:
 
 
 def run_verb(args: argparse.Namespace) -> int:
+    from .check import rotate, verify
+
     target = build_target(args)
     if args.verb == "verify":
         result = verify(target)

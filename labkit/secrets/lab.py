@@ -44,7 +44,7 @@ from .creds import (
 )
 
 MANIFESTS = LABS / "04-secrets-rotation" / "k8s"
-LAB_FILE = "secrets-lab.json"
+from .names import LAB_FILE  # noqa: E402 - re-exported
 
 
 @dataclass
