@@ -19,8 +19,8 @@ try:
         runpy.run_module("labkit.cli", run_name="__main__")
 except SystemExit as done:
     code = done.code
-print(json.dumps({"code": code, "heavy": sorted(m for m in %r if m in sys.modules)}))
-""" % (HEAVY,)
+print(json.dumps({"code": code, "heavy": sorted(m for m in HEAVY if m in sys.modules)}))
+""".replace("HEAVY", repr(HEAVY))
 
 
 def imported(*args: str) -> dict:
