@@ -31,6 +31,7 @@ run: setup system
 	$(BIN)/labkit run
 
 test: setup system
+	@scripts/system-deps browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Every notebook top to bottom at its default parameters, cell by cell, with nbval.

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from labkit.drift.lab import check_codified, find_terraform, start_lab
+from labkit.drift.lab import check_codified, start_lab
 from labkit.errors import InputError
 from labkit.exercises import load_solution
 from labkit.runtime import Run
@@ -71,20 +71,3 @@ def codify_and_check(lab, wrong_answers: bool = True):
     assert check_codified(report, VPN) == (True, "")
     ssh = [str(r) for r in report.groups[0].actual if r.from_port == 22]
     assert ssh == ["ingress tcp 22 from 10.8.0.0/24"]  # the console rule from 0.0.0.0/0 is gone
-
-
-@pytest.mark.skipif(None in find_terraform(), reason="terraform or a local AWS provider mirror is not here")
-def test_with_terraform_the_real_apply_gives_the_same_lesson():
-    with Run("test-lab03-tf") as run:
-        lab = start_lab(run, use_terraform="yes")
-        assert "real Terraform" in lab.applied_with
-        assert lab.plan().exit_code == 0
-        lab.open_ssh()
-        plan = lab.plan()  # the standard tool sees the console rule (inline ingress blocks) ...
-        assert plan.exit_code == 2 and any("0.0.0.0/0" in line for line in plan.lines), plan.describe()
-        lab.revoke_ssh()
-        lab_flow(lab)  # ends with a group created outside Terraform
-        assert lab.plan().exit_code == 0  # ... and plan is blind to a group outside its state
-        lab.open_ssh()
-        codify_and_check(lab, wrong_answers=False)  # through real terraform apply (the judging is the same)
-        assert lab.plan().exit_code == 0
