@@ -39,6 +39,7 @@ class SoakRun:
     log: Path
     proc: subprocess.Popen
     started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
     hangs: list[str] = field(default_factory=list)
     dumped: set[int] = field(default_factory=set)
 
@@ -117,6 +118,8 @@ def soak(notebooks: list[Path], rounds: int, concurrency: int, burners: int, cel
                             os.killpg(r.proc.pid, signal.SIGKILL)
                     break
                 for r in runs:
+                    if r.finished is None and r.proc.poll() is not None:
+                        r.finished = time.monotonic()
                     cell = running_cell(r.output) if r.proc.poll() is None else None
                     if cell and cell[2] > cell_budget and not r.hangs:
                         dump_stacks(r, f"cell {cell[0]} ({cell[1]}) still running after {cell[2]:.0f} s")
@@ -127,7 +130,7 @@ def soak(notebooks: list[Path], rounds: int, concurrency: int, burners: int, cel
                 hog.wait()
         for r in runs:
             code = r.proc.wait()
-            seconds = time.monotonic() - r.started
+            seconds = (r.finished or time.monotonic()) - r.started
             ok = code == 0 and not r.hangs
             clean &= ok
             detail = "; ".join(r.hangs) + (f" (stacks in {r.log})" if r.hangs else "")
