@@ -159,15 +159,16 @@ def learners(browser, lab_server):
     """Every notebook opened in its own tab and run at once (Run > Run All Cells), as a room of
     learners would; each saved when its kernel is idle. {name: page}; kernels shut down at the end."""
     pages = {name: open_notebook(browser, lab_server, name) for name in sorted(LEARNER_PATH)}
-    for page in pages.values():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, page in pages.items():  # the top: title and intro as rendered markdown
+        page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-top.png"))
         menu(page, "Run", "Run All Cells")
     time.sleep(3)
     for name, page in pages.items():
         idle(page, LEARNER_PATH[name][0])
         page.keyboard.press("Control+s")
         page.wait_for_timeout(1500)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}.png"))
+        page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-end.png"))
     yield pages
     for page in pages.values():
         menu(page, "Kernel", "Shut Down Kernel")
