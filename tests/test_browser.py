@@ -45,7 +45,11 @@ def lab_server(tmp_path_factory):
         shutil.copy(nb, root / nb.name)
     port, token = free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k != "LABKIT_HEADLESS"}
-    env |= {"HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "rt")}
+    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))  # no news toast
+    env |= {"HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "rt"),
+            "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings")}
     argv = [str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
             "--port-retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
             "--LabApp.news_url=", "--allow-root"]
@@ -88,9 +92,6 @@ def open_notebook(browser, lab_server, name: str):
     page.goto(f"{url}/lab/workspaces/{name[:2]}-{secrets.token_hex(3)}/tree/{name}?reset&token={token}")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
     idle(page, 60)
-    news = page.get_by_role("button", name="No")  # "notified about official Jupyter news?" - no
-    if news.count():
-        news.first.click()
     return page
 
 
