@@ -36,7 +36,7 @@ test: setup system
 
 # Every notebook top to bottom at its default parameters, cell by cell, with nbval.
 learner-path: setup system
-	$(BIN)/pytest --nbval-lax notebooks/ $(PYTEST_ARGS)
+	LABKIT_HEADLESS=1 $(BIN)/pytest --nbval-lax -p no:cacheprovider notebooks/ $(PYTEST_ARGS)
 
 # JupyterLab on 127.0.0.1:$(PORT) (as root too); ARGS go to jupyter, e.g. ARGS=--no-browser on a server.
 PORT ?= 8888
