@@ -118,25 +118,19 @@ def index() -> dict[str, Any]:
 
 def unknown_fields(obj: dict[str, Any]) -> list[str]:
     """Strict field validation: the fields of obj that its kind's schema does not know, as paths."""
-    import kubernetes_validate
-    from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
-
-    try:
-        kubernetes_validate.validate(obj, SCHEMA_VERSION, strict=True)
-    except ValidationError as err:
-        if err.validator != "additionalProperties":
-            return []  # type errors are the object validation's to report, naming the field
-        where = _path(list(err.absolute_path))
-        extra = sorted(set(err.instance) - set((err.schema or {}).get("properties") or {}))
-        return [f"{where}.{name}" if where else name for name in extra]
-    except SchemaNotFoundError:
-        return []
-    return []
+    validator = _validator(str(obj.get("kind")), str(obj.get("apiVersion")), strict=True)
+    err = next(validator.iter_errors(obj), None) if validator is not None else None
+    if err is None or err.validator != "additionalProperties":
+        return []  # type errors are the object validation's to report, naming the field
+    where = _path(list(err.absolute_path))
+    extra = sorted(set(err.instance) - set((err.schema or {}).get("properties") or {}))
+    return [f"{where}.{name}" if where else name for name in extra]
 
 
-@functools.lru_cache(maxsize=32)
-def _validator(kind: str, api_version: str) -> Any:
-    """A JSON-schema validator for one kind, built once (the definitions are megabytes)."""
+@functools.lru_cache(maxsize=64)
+def _validator(kind: str, api_version: str, strict: bool = False) -> Any:
+    """A JSON-schema validator for one kind (strict: unknown fields are errors), built once - the
+    definitions are megabytes. None for a kind the schemas do not have."""
     import re
 
     import jsonschema
@@ -150,7 +144,7 @@ def _validator(kind: str, api_version: str) -> Any:
 
     version = [v for v in all_versions() if major_minor(v) <= SCHEMA_VERSION][-1]
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-    folder = f"kubernetes-json-schema/v{version}-local"
+    folder = f"kubernetes-json-schema/v{version}-local" + ("-strict" if strict else "")
     try:
         schema = schema_contents(f"{folder}/{kind.lower()}-{group_version}.json", SCHEMA_VERSION)
     except FileNotFoundError:
