@@ -14,7 +14,7 @@ from ..aws import AwsTarget, EmbeddedAWS, open_backend
 from ..errors import ComponentError, InputError
 from ..paths import LABS
 from ..runtime import Run
-from .check import DriftReport, check_drift
+from .check import DriftReport, check_drift, fetch_groups
 from .rules import Rule, make_rule
 from .tfstate import write_state
 
@@ -68,16 +68,13 @@ class DriftLab:
             return "terraform apply -var ssh_cidrs=" + json.dumps(cidrs)
         ec2 = self.ec2()
         wanted = _ingress_permissions(self.private_cidr, cidrs)
-        live = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [self.group_id]}])
-        extra = _without(live["SecurityGroups"][0].get("IpPermissions", []), wanted)
+        live = fetch_groups(ec2, [self.group_id])[self.group_id].get("IpPermissions", [])
+        extra, missing = _without(live, wanted), _without(wanted, live)
         if extra:
             ec2.revoke_security_group_ingress(GroupId=self.group_id, IpPermissions=extra)
-        live = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [self.group_id]}])
-        missing = _without(wanted, live["SecurityGroups"][0].get("IpPermissions", []))
         if missing:
             ec2.authorize_security_group_ingress(GroupId=self.group_id, IpPermissions=missing)
-        group = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [self.group_id]}])
-        write_state(self.state_path, {"web": group["SecurityGroups"][0]}, self.target.region)
+        write_state(self.state_path, {"web": fetch_groups(ec2, [self.group_id])[self.group_id]}, self.target.region)
         self.ssh_cidrs = cidrs
         return "labkit: the same change through EC2, state rewritten (terraform not available)"
 
