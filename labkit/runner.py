@@ -68,10 +68,24 @@ def to_html(notebook: Path) -> Path:
 
 
 def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], timeout: int) -> Outcome:
-    """Run one notebook with the parameters it declares; always write what was executed."""
+    """Run one notebook with the parameters it declares; always write what was executed.
+
+    What the kernel and papermill print to stderr (the kernel's start-up warnings, a traceback
+    from a background thread) goes to build/<name>.log, not between the run's result lines."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / f"{notebook.stem}.log").open("ab") as log:
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)  # the kernel inherits the descriptor
+        try:
+            return _execute(notebook, out_dir, parameters, timeout)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], timeout: int) -> Outcome:
     import papermill
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / notebook.name
     known = declared_parameters(notebook)
     params = {k: v for k, v in parameters.items() if k in known}
@@ -83,13 +97,22 @@ def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], timeout: 
             execution_timeout=timeout, progress_bar=False, log_output=False,
         )
     except Exception as err:  # papermill's errors carry the failing cell; keep one line
-        error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        error = one_line(err)
         cell = stopped_cell(output)
         if cell:
             error = f"{cell}: {error}"
     seconds = time.monotonic() - start
     html = to_html(output) if output.exists() else None
     return Outcome(notebook.stem, not error, seconds, output, html, error)
+
+
+def one_line(err: Exception) -> str:
+    """A run's error in one line: the cell's exception for a cell that raised (papermill's message
+    opens with a rule of dashes), else the first line that says something."""
+    if getattr(err, "ename", None):
+        return f"{err.ename}: {err.evalue}"
+    lines = [line.strip() for line in str(err).splitlines() if line.strip(" -")]
+    return lines[0] if lines else type(err).__name__
 
 
 def stopped_cell(output: Path) -> str:
@@ -115,10 +138,41 @@ def stopped_cell(output: Path) -> str:
 
 
 def run_notebooks(labs: list[str] | None = None, build: str | Path | None = None,
-                  parameters: dict[str, Any] | None = None, timeout: int = 600) -> list[Outcome]:
-    """Execute the selected notebooks headless; the exercises are applied unless told otherwise."""
-    out_dir = Path(build) if build else build_dir()
+                  parameters: dict[str, Any] | None = None, timeout: int = 600,
+                  jobs: int = 0, clocks: str = "headless") -> list[Outcome]:
+    """Execute the selected notebooks headless, `jobs` at a time (0: all at once - each lab has
+    its own ports, servers and run directory), with the headless or the teaching clocks
+    (labkit.clocks); the exercises are applied unless told otherwise."""
+    params = {nb: notebook_parameters(nb, clocks, parameters or {}) for nb in select(labs)}
+    return run_paths(params, Path(build) if build else build_dir(), timeout, jobs)
+
+
+def notebook_parameters(notebook: Path, clocks: str, given: dict[str, Any]) -> dict[str, Any]:
+    """What a headless run injects: the exercise solved, the chosen clocks, then what -p gave."""
+    from .clocks import clocks_for
+
+    return {"solve_exercise": True, **clocks_for(notebook.stem, clocks), **given}
+
+
+def run_paths(params: dict[Path, dict[str, Any]], out_dir: Path, timeout: int = 600,
+              jobs: int = 0) -> list[Outcome]:
+    """Execute each notebook with its parameters into out_dir, `jobs` at a time (0: all)."""
+    if jobs < 0:
+        raise InputError(f"--jobs must be 0 (all at once) or more, got {jobs}")
     os.environ["LABKIT_BUILD_DIR"] = str(out_dir.resolve())  # the kernels save figures there
     os.environ["LABKIT_HEADLESS"] = "1"  # no one moves a slider in a headless run (labkit.ui)
-    params = {"solve_exercise": True, **(parameters or {})}
-    return [execute(nb, out_dir, params, timeout) for nb in select(labs)]
+    notebooks = list(params)
+    workers = min(jobs or len(notebooks), len(notebooks))
+    if workers <= 1:
+        return [execute(nb, out_dir, params[nb], timeout) for nb in notebooks]
+    # one process per notebook at a time: a papermill client each, each with its own kernel;
+    # forked after papermill and nbconvert are imported here, so each pays their import once
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import papermill  # noqa: F401
+    from nbconvert import HTMLExporter  # noqa: F401
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(execute, nb, out_dir, params[nb], timeout) for nb in notebooks]
+        return [f.result() for f in futures]

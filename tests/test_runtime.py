@@ -234,3 +234,55 @@ def test_a_run_that_stops_cleanly_removes_its_directory_and_a_failed_one_keeps_i
     with Run("env", root=tmp_path) as by_env:
         pass
     assert by_env.dir.exists()
+
+
+def _notebook(path, *sources):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_labkit_run_runs_notebooks_at_once_and_keeps_kernel_stderr_out_of_its_report(tmp_path):
+    from labkit.results import read_results
+    from labkit.runner import run_paths
+
+    slow = ("import os, time\nfrom labkit.results import record\nos.write(2, b'kernel noise on fd 2\\n')\n"
+            "time.sleep(4)\nrecord('who', who)")
+    a = _notebook(tmp_path / "91_a.ipynb", "who = 'nobody'", slow)
+    b = _notebook(tmp_path / "92_b.ipynb", "who = 'nobody'", slow)
+    bad = _notebook(tmp_path / "93_bad.ipynb", "x = 1", "raise ValueError('broken on purpose')")
+    out = tmp_path / "out"
+    started = time.monotonic()
+    outcomes = run_paths({a: {"who": "a"}, b: {"who": "b"}, bad: {}}, out, timeout=60, jobs=0)
+    both = time.monotonic() - started
+    assert [o.notebook for o in outcomes] == ["91_a", "92_b", "93_bad"]
+    assert [o.ok for o in outcomes] == [True, True, False]
+    assert outcomes[2].error.startswith("cell 3 (") and outcomes[2].error.endswith(  # after papermill's cell
+        "raise ValueError('broken on purpose')): ValueError: broken on purpose")
+    assert read_results(out / "91_a.ipynb")["who"] == "a" and read_results(out / "92_b.ipynb")["who"] == "b"
+    assert "kernel noise on fd 2" in (out / "91_a.log").read_text()
+    assert both < outcomes[0].seconds + outcomes[1].seconds  # they overlapped
+
+
+def test_headless_clocks_are_parameters_the_notebooks_declare_and_p_wins():
+    from labkit.clocks import HEADLESS, clocks_for
+    from labkit.errors import InputError
+    from labkit.paths import NOTEBOOKS
+    from labkit.runner import declared_parameters, notebook_parameters
+
+    lab05 = NOTEBOOKS / "05_roll-back-a-slow-canary.ipynb"
+    assert notebook_parameters(lab05, "headless", {"window": "20s"})["window"] == "20s"
+    assert notebook_parameters(lab05, "teaching", {}) == {"solve_exercise": True}
+    assert notebook_parameters(lab05, "headless", {"solve_exercise": False})["solve_exercise"] is False
+    for stem, clocks in HEADLESS.items():
+        assert set(clocks) <= declared_parameters(NOTEBOOKS / f"{stem}.ipynb"), stem
+    assert clocks_for("05_roll-back-a-slow-canary", "teaching") == {}
+    assert clocks_for("05_roll-back-a-slow-canary", "headless")["window"] == HEADLESS["05_roll-back-a-slow-canary"]["window"]
+    assert clocks_for("01_detect-cost-anomalies", "headless") == {}
+    with pytest.raises(InputError, match="clocks must be one of"):
+        clocks_for("05_roll-back-a-slow-canary", "fast")

@@ -34,7 +34,7 @@ OUTAGE_ON = ("ALTER DATABASE appdb ALLOW_CONNECTIONS false;"
              " WHERE datname = 'appdb' AND pid <> pg_backend_pid();")
 OUTAGE_OFF = "ALTER DATABASE appdb ALLOW_CONNECTIONS true;"
 MIN_OUTAGE_S, MAX_OUTAGE_S = 6.0, 40.0
-BAD_SECRET_WINDOW_S = 8.0
+BAD_SECRET_WINDOW_S = 5.0  # a pod without a database probe is Ready within 2 s here
 
 
 @dataclass
