@@ -33,7 +33,7 @@ class EmbeddedAWS:
         self._server: Any = None
         self.url = ""
 
-    def start(self, timeout: float = 20.0) -> EmbeddedAWS:
+    def start(self, timeout: float = 60.0) -> EmbeddedAWS:  # a deadline for a hang; moto starts in ~2 s
         """Start the server and wait until it answers HTTP."""
         from moto.server import ThreadedMotoServer
 

@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import run_notebooks
 
     outcomes = run_notebooks(args.labs, build=args.build_dir, parameters=dict(args.param or []),
-                             timeout=args.timeout, jobs=args.jobs, clocks=args.clocks)
+                             timeout=args.timeout, jobs=args.jobs)
     failed = [o for o in outcomes if not o.ok]
     for o in outcomes:
         status = "ok" if o.ok else f"FAILED: {o.error}"
@@ -101,9 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="per-cell execution timeout in seconds")
     p.add_argument("--jobs", type=int, default=0,
                    help="notebooks run at once (default 0: all; 1: one after another)")
-    p.add_argument("--clocks", choices=["headless", "teaching"], default="headless",
-                   help="headless (default): the labs' shorter waits (labkit/clocks.py); teaching: the "
-                        "notebooks' own defaults, as in JupyterLab")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("doctor", help="what is installed, what is missing for which lab, how to install it")

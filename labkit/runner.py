@@ -139,19 +139,11 @@ def stopped_cell(output: Path) -> str:
 
 def run_notebooks(labs: list[str] | None = None, build: str | Path | None = None,
                   parameters: dict[str, Any] | None = None, timeout: int = 600,
-                  jobs: int = 0, clocks: str = "headless") -> list[Outcome]:
+                  jobs: int = 0) -> list[Outcome]:
     """Execute the selected notebooks headless, `jobs` at a time (0: all at once - each lab has
-    its own ports, servers and run directory), with the headless or the teaching clocks
-    (labkit.clocks); the exercises are applied unless told otherwise."""
-    params = {nb: notebook_parameters(nb, clocks, parameters or {}) for nb in select(labs)}
+    its own ports, servers and run directory); the exercises are applied unless told otherwise."""
+    params = {nb: {"solve_exercise": True, **(parameters or {})} for nb in select(labs)}
     return run_paths(params, Path(build) if build else build_dir(), timeout, jobs)
-
-
-def notebook_parameters(notebook: Path, clocks: str, given: dict[str, Any]) -> dict[str, Any]:
-    """What a headless run injects: the exercise solved, the chosen clocks, then what -p gave."""
-    from .clocks import clocks_for
-
-    return {"solve_exercise": True, **clocks_for(notebook.stem, clocks), **given}
 
 
 def run_paths(params: dict[Path, dict[str, Any]], out_dir: Path, timeout: int = 600,

@@ -268,21 +268,3 @@ def test_labkit_run_runs_notebooks_at_once_and_keeps_kernel_stderr_out_of_its_re
     assert "kernel noise on fd 2" in (out / "91_a.log").read_text()
     assert both < outcomes[0].seconds + outcomes[1].seconds  # they overlapped
 
-
-def test_headless_clocks_are_parameters_the_notebooks_declare_and_p_wins():
-    from labkit.clocks import HEADLESS, clocks_for
-    from labkit.errors import InputError
-    from labkit.paths import NOTEBOOKS
-    from labkit.runner import declared_parameters, notebook_parameters
-
-    lab05 = NOTEBOOKS / "05_roll-back-a-slow-canary.ipynb"
-    assert notebook_parameters(lab05, "headless", {"window": "20s"})["window"] == "20s"
-    assert notebook_parameters(lab05, "teaching", {}) == {"solve_exercise": True}
-    assert notebook_parameters(lab05, "headless", {"solve_exercise": False})["solve_exercise"] is False
-    for stem, clocks in HEADLESS.items():
-        assert set(clocks) <= declared_parameters(NOTEBOOKS / f"{stem}.ipynb"), stem
-    assert clocks_for("05_roll-back-a-slow-canary", "teaching") == {}
-    assert clocks_for("05_roll-back-a-slow-canary", "headless")["window"] == HEADLESS["05_roll-back-a-slow-canary"]["window"]
-    assert clocks_for("01_detect-cost-anomalies", "headless") == {}
-    with pytest.raises(InputError, match="clocks must be one of"):
-        clocks_for("05_roll-back-a-slow-canary", "fast")
