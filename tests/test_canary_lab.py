@@ -52,6 +52,7 @@ def test_v1_stays_silent_and_v2_rolls_back_a_slow_canary(lab):
     judges, _ = watch(lab.prom, [V1, V2.with_(act=True)], duration=40,
                       on_rollback=lambda j: undone.append(lab.undo()))
     assert judges[0].decided == "" and judges[1].decided == "rollback" and len(undone) == 1
+    lab.rollout_status()  # the controller gives the re-adopted ReplicaSet its new revision
     history = lab.history()
     assert len(history) == len(before) + 1  # nothing deleted; the old ReplicaSet came back as the newest
     assert [h["revision"] for h in history][-1] == max(before) + 2

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-HEAVY = ("pandas", "matplotlib", "kubernetes", "boto3", "botocore", "numpy", "psycopg", "nbformat", "papermill")
+HEAVY = ("pandas", "matplotlib", "kubernetes", "boto3", "botocore", "numpy", "psycopg", "nbformat", "papermill",
+         "labkit.runtime")  # the runtime (processes, runs) only for commands that start something
 PROBE = """
 import contextlib, io, json, runpy, sys
 sys.argv = ["labkit", *json.loads(sys.argv[1])]

@@ -8,8 +8,6 @@ import signal
 import threading
 from pathlib import Path
 
-from ..runtime import Run
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cluster serve`."""
@@ -34,6 +32,8 @@ def serve(args: argparse.Namespace) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
+    from ..runtime import Run  # here, not at the top: every labkit command builds this parser
+
     with Run("cluster", root=root) as run:
         cluster = start_cluster(run)
         kubeconfig = cluster.kubeconfig
