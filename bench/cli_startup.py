@@ -33,7 +33,8 @@ def main() -> None:
     print(f"{'command':<32} {'wall s':>7} {'peak RSS MB':>12} {'vs import boto3':>16}")
     for name, (wall, rss) in best.items():
         print(f"{name:<32} {wall:7.3f} {rss:12.1f} {wall / base:15.2f}x")
-    print("goal: labkit --help within 3x of import boto3 and under 40 MB")
+    met = all(wall <= 3 * base and rss < 40 for name, (wall, rss) in best.items() if name.startswith("labkit"))
+    print(f"goal: labkit --help within 3x of import boto3 and under 40 MB: {'met' if met else 'not met'}")
 
 
 if __name__ == "__main__":
