@@ -13,7 +13,7 @@ from conftest import LABKIT
 from labkit.errors import InputError
 from labkit.logs import correlate
 
-correlate_module = importlib.import_module("labkit.logs.correlate")  # the module, not the function
+scan_module = importlib.import_module("labkit.logs.scan")  # the byte scanner's chunk sizes
 
 T0 = dt.datetime(2026, 11, 27, 10, 0, 0, tzinfo=dt.UTC)
 TRACE, W3C = "pay-0a1b2c3d", "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -189,8 +189,8 @@ def test_when_a_fourth_service_logs_then_it_is_discovered(tmp_path):
 
 
 def test_when_a_file_is_not_in_time_order_then_it_is_read_in_full_and_nothing_is_missed(tmp_path, monkeypatch):
-    monkeypatch.setattr(correlate_module, "CHUNK", 256)
-    monkeypatch.setattr(correlate_module, "SEEK_SLACK", 64)
+    monkeypatch.setattr(scan_module, "CHUNK", 256)
+    monkeypatch.setattr(scan_module, "SEEK_SLACK", 64)
     late = [f"{ts(-600_000 + i * 1000)} INFO filler {i}" for i in range(200)]
     files = with_lines()
     files["ledger"] = late[:100] + [f"{ts(15)} ERROR deadlock detected"] + [ev(5, "ledger", "transaction_recorded")] \
@@ -202,8 +202,8 @@ def test_when_a_file_is_not_in_time_order_then_it_is_read_in_full_and_nothing_is
 
 def test_when_files_span_many_chunks_then_the_seek_finds_the_window_and_line_numbers_are_right(tmp_path,
                                                                                             monkeypatch):
-    monkeypatch.setattr(correlate_module, "CHUNK", 512)
-    monkeypatch.setattr(correlate_module, "SEEK_SLACK", 128)
+    monkeypatch.setattr(scan_module, "CHUNK", 512)
+    monkeypatch.setattr(scan_module, "SEEK_SLACK", 128)
     before = [ev(-100_000 + i * 10, "ledger", "noise", trace=OTHER, w3c=OTHER_W3C) for i in range(2000)]
     after = [ev(10_000 + i * 10, "ledger", "noise", trace=OTHER, w3c=OTHER_W3C) for i in range(2000)]
     files = with_lines()
@@ -253,7 +253,7 @@ def test_cli_exit_codes_and_json(tmp_path):
 
 
 def test_when_lines_are_longer_than_the_read_buffer_then_nothing_is_lost(tmp_path, monkeypatch):
-    monkeypatch.setattr(correlate_module, "CHUNK", 64)  # every line is longer than this
+    monkeypatch.setattr(scan_module, "CHUNK", 64)  # every line is longer than this
     files = with_lines()
     files["notification"] = [ev(10, "notification", "email_send_attempt", padding="x" * 500),
                              f"{ts(25)} ERROR " + "y" * 300]
@@ -267,3 +267,24 @@ def test_when_the_last_line_has_no_newline_then_it_is_read(tmp_path):
     path = tmp_path / "auth.log"
     path.write_bytes(path.read_bytes().rstrip(b"\n"))
     assert not correlate(TRACE, tmp_path).has_findings
+
+
+def test_the_cli_takes_a_teams_own_attempt_outcome_vocabulary(tmp_path):
+    """--pair replaces the lab's pairs: an order never shipped is reported, the lab's
+    unanswered e-mail attempt is no longer an attempt."""
+    files = with_lines()
+    files["notification"] = [ev(10, "notification", "email_send_attempt")]
+    files["orders"] = [ev(2, "orders", "order_placed"), ev(3, "orders", "order_placed", order="o-2"),
+                       ev(8, "orders", "order_cancelled")]
+    write_logs(tmp_path, files)
+    lab = json.loads(run_cli(TRACE, "--log-dir", str(tmp_path), "--json").stdout)
+    assert [u["attempt"] for u in lab["unpaired_attempts"]] == ["email_send_attempt"]
+    own = run_cli(TRACE, "--log-dir", str(tmp_path), "--json", "--pair", "order_placed=order_shipped, order_cancelled",
+                  "--pair", "payment_request_received=payment_complete")
+    assert own.returncode == 2, own.stderr
+    out = json.loads(own.stdout)
+    assert [(u["service"], u["attempt"], u["expected"], u["line"]) for u in out["unpaired_attempts"]] == [
+        ("orders", "order_placed", ["order_shipped", "order_cancelled"], 2)]  # the first was answered
+    for bad in ("order_placed", "=order_shipped", "order_placed=", "order_placed= , "):
+        done = run_cli(TRACE, "--log-dir", str(tmp_path), "--pair", bad)
+        assert done.returncode == 1 and done.stderr.count("\n") == 1 and "--pair wants" in done.stderr, bad

@@ -8,12 +8,27 @@ import json
 
 from ..errors import InputError
 
+DESCRIPTION = """\
+Watch a canary in Prometheus every --interval for --duration, judge each check, count
+strikes, and roll the Deployment back (kubectl rollout undo) when they run out.
+
+Input: a Prometheus that scrapes the app with an "app" label, a counter
+http_requests_total{status}, a histogram http_request_duration_seconds (and for the
+inflight signal a gauge http_requests_in_flight); the cluster's kubeconfig unless
+--dry-run. Reports: every check's values and verdict (healthy, breach, inconclusive), the
+decision and when. No data, NaN or an unreachable Prometheus is inconclusive (or a failed
+check with --on-no-data fail), never healthy. Does not look at: logs, traces, business
+metrics, or whether the rollback fixed anything. Exit 0: watched without a rollback;
+2: rolled back (or would have, with --dry-run); 1: bad input, or stopped because the checks
+stayed inconclusive."""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `canary watch`."""
     canary = sub.add_parser("canary", help="Lab 05: watch a canary in Prometheus, roll it back on the right signals")
     verbs = canary.add_subparsers(dest="verb", required=True)
-    p = verbs.add_parser("watch", help="sample, judge, count strikes, roll back")
+    p = verbs.add_parser("watch", help="sample, judge, count strikes, roll back", description=DESCRIPTION,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--prometheus", required=True, metavar="URL")
     p.add_argument("--app", required=True, help="the canary's app label in Prometheus")
     p.add_argument("--deployment", help="deployment to roll back (default: the app name)")

@@ -9,12 +9,27 @@ import sys
 from ..errors import InputError
 from .metrics import METRIC, METRICS
 
+DESCRIPTION = """\
+Judge a daily cost series per group (service by default) and report the days that broke
+from their own history.
+
+Input: Cost Explorer's GetCostAndUsage at DAILY granularity - fetched grouped by SERVICE
+(ce:GetCostAndUsage, --days of history, $0.01 a request), read from a saved response grouped
+by any one dimension or tag (--input), or the lab's sample bill (--sample). Reports: spikes (a day above mean + K x stdev of the
+--baseline-days before it), level shifts (a step that stays), new spend (a group that was
+under $0.01/day), each with its $/day impact; --ack sets known levels aside until they
+expire. Does not look at: drops in spend, today and later (incomplete days), forecasts,
+budgets, credits or refunds as such, anything finer than the grouping (usage types,
+accounts, tags you did not group by). Exit 0: no findings; 2: findings; 1: bad input or
+an AWS error."""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cost check`."""
     cost = sub.add_parser("cost", help="Lab 01: cost anomaly detection")
     verbs = cost.add_subparsers(dest="verb", required=True)
-    p = verbs.add_parser("check", help="find cost spikes and level shifts per service")
+    p = verbs.add_parser("check", help="find cost spikes and level shifts per service", description=DESCRIPTION,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--sample", action="store_true",
                      help="seed the lab's sample bill (with its spike) into an embedded endpoint and read it back")

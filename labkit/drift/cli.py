@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .check import DriftReport
+DESCRIPTION = """\
+Compare Terraform state files with the live security groups they manage, and optionally
+list the groups no state file manages.
+
+Input: Terraform state files (format version 4) holding security groups and their rules
+(aws_security_group and aws_default_security_group with inline blocks,
+aws_security_group_rule, aws_vpc_security_group_ingress_rule / _egress_rule); AWS
+credentials allowed ec2:DescribeSecurityGroups. Reports: rules added or removed outside
+Terraform, per group; managed groups that are gone; with --unmanaged, the groups in the
+region (or --vpc-id) that no state file names, default groups, and the coverage; accepted
+exceptions from --allow until they expire. Does not look at: any other resource type
+(instances, NACLs, route tables, IAM), other regions, or your .tf files - what a plan would
+change in the configuration is terraform plan's job. Exit 0: no drift; 2: findings; 1: bad
+input or an AWS error."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `drift check`."""
     drift = sub.add_parser("drift", help="Lab 03: Terraform state vs live security groups")
     verbs = drift.add_subparsers(dest="verb", required=True)
-    p = verbs.add_parser("check", help="rules added/removed outside Terraform; unmanaged groups; coverage")
+    p = verbs.add_parser("check", help="rules added/removed outside Terraform; unmanaged groups; coverage",
+                         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("state", nargs="+", help="Terraform state files (format version 4)")
     p.add_argument("--endpoint-url", metavar="URL", help="an AWS-compatible endpoint (e.g. the lab's moto server)")
     p.add_argument("--region", default="us-east-1")
@@ -27,30 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_check)
 
 
-def render(report: DriftReport) -> str:
-    """The human-readable report."""
-    out = []
-    for g in report.groups:
-        out.append(f"{g.id} ({g.name or '?'}; {', '.join(g.addresses)}): {g.status}")
-        out += [f"    + {r}   (added outside Terraform)" for r in g.added]
-        out += [f"    - {r}   (removed outside Terraform)" for r in g.removed]
-        out += [f"    ~ {a['direction']} {a['protocol']} {a['from_port']} from {a['source']}   "
-                f"(accepted until {a['expires']}: {a['reason']})" for a in g.accepted]
-    if report.unmanaged is not None:
-        for u in report.unmanaged:
-            out.append(f"UNMANAGED {u['id']} ({u['name']}, {u['vpc_id']}): {u['rules']} rules, in no state file")
-        for d in report.default_groups:
-            out.append(f"default group {d['id']} ({d['vpc_id']}){' managed' if d['managed'] else ''}")
-        if report.coverage:
-            c = report.coverage
-            out.append(f"coverage: {c['managed']}/{c['total']} groups managed by Terraform")
-    out.append("findings" if report.has_findings else "no drift")
-    return "\n".join(out)
-
-
 def run_check(args: argparse.Namespace) -> int:
+    """Check, print the report or --json; the exit code."""
     from ..aws import AwsTarget
     from .check import check_drift
+    from .report import render
 
     backend = "local" if args.endpoint_url else "aws"
     target = AwsTarget(backend, args.endpoint_url, args.region, args.profile)

@@ -3,5 +3,7 @@
 from .._lazy import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "correlate": ["ATTEMPT_OUTCOMES", "Correlation", "Event", "Suspect", "Unpaired", "correlate", "discover"],
+    "correlate": ["ATTEMPT_OUTCOMES", "correlate", "discover", "parse_pair", "unpaired"],
+    "result": ["Correlation", "Event", "LineWarning", "Suspect", "Unpaired"],
+    "report": ["render"],
 })

@@ -6,23 +6,38 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import InputError
 
-if TYPE_CHECKING:
-    from .correlate import Correlation
+DESCRIPTION = """\
+Build one trace's timeline from a directory of logs, one *.log file per service, and
+report what the logs do not say on their own.
+
+Input: JSON lines (one object per line with "timestamp", "service", "level", "event" and
+"trace_id" and/or "w3c_trace_id"); plain-text lines with a leading timestamp are read too.
+Reports: every event of the trace (by either ID); services with no event of it; attempts
+no outcome followed in the same service (--pair; default: the lab's payment and e-mail
+events); untraced lines inside the trace's time window plus --grace-ms (suspects); lines
+that merely mention the ID; error events; lines that are not JSON (as warnings).
+Does not look at: other traces, lines outside the window, metrics or spans, and files
+not named *.log. Exit 0: complete and clean; 2: findings; 1: bad input."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `logs correlate`."""
     logs = sub.add_parser("logs", help="Lab 02: correlate logs across services by trace ID")
     verbs = logs.add_subparsers(dest="verb", required=True)
-    p = verbs.add_parser("correlate", help="timeline, missing services, unpaired attempts, suspects")
+    p = verbs.add_parser("correlate", help="timeline, missing services, unpaired attempts, suspects",
+                         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace_id", help="the payment trace ID (pay-xxxxxxxx) or the 32-hex W3C trace ID")
     p.add_argument("--log-dir", help="directory of *.log files, one per service (default: the running lab's)")
     p.add_argument("--grace-ms", type=int, default=2000,
                    help="untraced lines up to this long after the trace's last event are suspects (default 2000)")
+    p.add_argument("--pair", action="append", metavar="ATTEMPT=OUTCOME[,OUTCOME...]",
+                   help="an event that must be answered by one of these later, in the same service; "
+                        "repeatable; given at all, it replaces the lab's pairs (payment_request_received="
+                        "payment_complete,payment_failed and email_send_attempt=email_queued,email_timeout,"
+                        "email_failed)")
     p.add_argument("--json", action="store_true", help="print a machine-readable result")
     p.set_defaults(func=run_correlate)
 
@@ -38,35 +53,13 @@ def running_lab_logs() -> Path:
     raise InputError("no --log-dir given and no running Lab 02 found (start the notebook, or pass --log-dir)")
 
 
-def render(result: Correlation) -> str:
-    """The human-readable report."""
-    out = [f"trace {result.trace_id} (ids: {', '.join(sorted(result.ids))}) in {result.log_dir}"]
-    t0 = result.events[0].timestamp if result.events and result.events[0].timestamp else None
-    for e in result.events:
-        offset = f"+{(e.timestamp - t0).total_seconds() * 1000:8.1f} ms" if t0 and e.timestamp else " " * 11
-        out.append(f"  {offset}  {e.service:<15} {e.level:<5} {e.event}")
-    out.append(f"services seen: {', '.join(result.services_seen) or '-'}")
-    if result.missing_services:
-        out.append(f"MISSING services (no event for this trace): {', '.join(result.missing_services)}")
-    for u in result.unpaired_attempts:
-        out.append(f"ATTEMPT WITHOUT OUTCOME: {u.service} {u.attempt} at {u.file}:{u.line} "
-                   f"(expected one of: {', '.join(u.expected)})")
-    for s in result.suspects:
-        out.append(f"SUSPECT {s.file}:{s.line} [{s.reason}]: {s.text[:200]}")
-    for e in result.errors:
-        out.append(f"ERROR event: {e.service} {e.event} at {e.file}:{e.line}")
-    if result.unparsed_lines:
-        out.append(f"{result.unparsed_lines} examined lines were not JSON objects (see --json warnings)")
-    if result.full_scans:
-        out.append(f"not in time order, read in full: {', '.join(result.full_scans)}")
-    out.append("findings" if result.has_findings else "complete and clean")
-    return "\n".join(out)
-
-
 def run_correlate(args: argparse.Namespace) -> int:
-    from .correlate import correlate
+    """Correlate, print the report or --json; the exit code."""
+    from .correlate import correlate, parse_pair
+    from .report import render
 
+    pairs = dict(parse_pair(text) for text in args.pair) if args.pair else None
     log_dir = Path(args.log_dir) if args.log_dir else running_lab_logs()
-    result = correlate(args.trace_id, log_dir, args.grace_ms)
+    result = correlate(args.trace_id, log_dir, args.grace_ms, pairs)
     print(json.dumps(result.to_dict(), indent=2) if args.json else render(result), file=sys.stdout)
     return 2 if result.has_findings else 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import ComponentError, InputError
 from ..paths import LABS
 from ..runtime import Run, free_port, http_probe, wait_until
-from .correlate import Correlation
+from .result import Correlation
 
 LAB = LABS / "02-log-correlation"
 SERVICES_DIR = LAB / "services"

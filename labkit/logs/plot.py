@@ -6,7 +6,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from .correlate import Correlation
+from .result import Correlation
 
 ERROR_LEVELS = ("ERROR", "CRITICAL", "FATAL")
 

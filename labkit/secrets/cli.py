@@ -19,13 +19,38 @@ if TYPE_CHECKING:
     from .check import Target
 
 
+DESCRIPTIONS = {
+    "verify": """\
+Ask every Ready pod of the app to open a new database connection with the credentials it
+holds now, and report the pods that cannot.
+
+Input: the app's Deployment (its pods answer GET /healthz/db on the app's port, through the
+API server's pod proxy: pods/proxy get), the cluster's kubeconfig. Reports: each Ready pod,
+ok or its reason, and whether the database refused the password. Does not look at: pods
+that are not Ready (no Ready pod at all is a failure: no data is not healthy), connections
+the pods already hold, what the Secrets Manager secret says. Exit 0: every pod connects;
+2: a pod cannot; 1: bad input or the cluster unreachable.""",
+    "rotate": """\
+Rotate the database credential end to end and prove it before promoting it: AWSPENDING ->
+the database -> the Kubernetes Secret -> a rolling restart -> verify every pod -> AWSCURRENT.
+
+Input: the Secrets Manager secret (--secret-id), the database (psql as its superuser inside
+--database-pod, through the exec API: no password on any command line), the Deployment and
+its Secret. Reports: each step, timed, and the step that failed; on a failure nothing is
+promoted and the database and Secret are put back where they can be. Does not look at:
+other consumers of the same credential outside this Deployment. Exit 0: rotated and
+verified; 2: a step failed (named); 1: bad input or the environment.""",
+}
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `secrets verify` and `secrets rotate`."""
     secrets = sub.add_parser("secrets", help="Lab 04: verify and rotate a database credential end to end")
     verbs = secrets.add_subparsers(dest="verb", required=True)
     for name, helptext in (("verify", "every Ready pod must open a database connection with its credentials"),
                            ("rotate", "AWSPENDING -> database -> Secret -> restart -> verify -> AWSCURRENT")):
-        p = verbs.add_parser(name, help=helptext)
+        p = verbs.add_parser(name, help=helptext, description=DESCRIPTIONS[name],
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--lab-dir", help="the lab's run directory (default: the newest running Lab 04)")
         p.add_argument("--endpoint-url", help="AWS-compatible endpoint (default: the lab's)")
         p.add_argument("--region")
