@@ -55,6 +55,7 @@ class EmbeddedAWS:
 
     @property
     def port(self) -> int:
+        """The port the embedded endpoint listens on (0 before it starts)."""
         return int(self.url.rsplit(":", 1)[1]) if self.url else 0
 
     def stop(self) -> None:

@@ -56,6 +56,7 @@ class Outcome:
     detail: str
 
     def show(self) -> str:
+        """One line for the notebook: the status and what it means."""
         return {"solved": "solved: ", "not yet": "not yet: ", "crashed": "your code crashed - ",
                 "check failed": "the check itself could not run (not your code): "}[self.status] + self.detail
 

@@ -22,6 +22,7 @@ class QuietHTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - socketserver's signature
+        """Log a request's exception to the error log, never to stderr."""
         log_error(self.error_log, f"serving {client_address[0]}:{client_address[1]}")
 
 

@@ -33,6 +33,7 @@ def strip(nb: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
+    """Read a notebook on stdin, write it without outputs to stdout (the git filter)."""
     text = sys.stdin.read()
     try:
         nb = json.loads(text)

@@ -93,6 +93,7 @@ SCRATCH_PREFIX = "labkit-pgdata-"
 
 
 class Image:
+    """A PostgreSQL server run as a pod's image would run it: initdb once, then postgres in the foreground."""
     def __init__(self, env: dict[str, str], root: Path, args: list[str]):
         self.env, self.root = env, root
         if args and args[0] == "postgres":  # `args: [postgres, -c, ...]` as with the image
@@ -130,6 +131,7 @@ class Image:
         return scratch / "data"
 
     def terminate(self, *_: object) -> None:
+        """Stop the server (SIGTERM handler): fast shutdown, then the process exits."""
         self.terminating = True
         if self.server is not None and self.server.poll() is None:
             self.server.send_signal(signal.SIGINT)
@@ -141,6 +143,7 @@ class Image:
             grant_traverse(path.parent, self.os_user.pw_gid, self.top)
 
     def initdb(self) -> None:
+        """Create the data directory (initdb) with the superuser from the environment."""
         self._own(self.data)
         pwfile = self.data.parent / ".pwfile"
         fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -174,6 +177,7 @@ class Image:
                                        preexec_fn=_child_setup(self.os_user))
 
     def stop(self) -> int:
+        """Stop the server; its exit code."""
         if self.server is None:
             return 0
         if self.server.poll() is None:
@@ -183,10 +187,12 @@ class Image:
         return code
 
     def client_env(self) -> dict[str, str]:
+        """The environment psql needs to reach the server as its superuser."""
         return {**self.env, "PGHOST": "127.0.0.1", "PGPORT": str(self.listening), "PGUSER": self.user,
                 "PGPASSWORD": self.password, "PGDATABASE": self.db}
 
     def psql(self, *args: str, stdin: str | None = None) -> None:
+        """Run psql against the server; ComponentError on failure."""
         done = subprocess.run([_tool(self.bindir, "psql"), "-v", "ON_ERROR_STOP=1", "-X", "-q", *args],
                               env=self.client_env(), input=stdin, text=True, capture_output=True, timeout=300)
         sys.stdout.write(done.stdout)
@@ -194,6 +200,7 @@ class Image:
             raise ImageError("init failed: " + " | ".join(done.stderr.strip().splitlines()[-3:]))
 
     def wait_ready(self) -> None:
+        """Wait until the server accepts connections, or fail when it exits."""
         for _ in range(600):
             if self.server is None or self.server.poll() is not None:
                 raise ImageError("the server exited during start")
@@ -225,6 +232,7 @@ class Image:
 
 
 def main() -> int:
+    """The image's entry point: initialise, serve, stop on SIGTERM; the server's exit code."""
     image = None
     try:
         image = Image(dict(os.environ), Path.cwd(), sys.argv[1:])

@@ -75,6 +75,7 @@ class Postgres:
 
     @property
     def log_file(self) -> Path:
+        """The server's log file."""
         return self.run.logs / "postgres.out"
 
 

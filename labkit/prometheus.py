@@ -25,6 +25,7 @@ INSTALL_HINT = "apt-get install -y --no-install-recommends prometheus (or conda 
 
 
 def find_prometheus() -> str:
+    """The prometheus binary on PATH; ComponentError with the install command when there is none."""
     found = shutil.which("prometheus")
     if not found:
         raise ComponentError(f"the prometheus binary is not on PATH: {INSTALL_HINT}")

@@ -180,6 +180,7 @@ class ManagedProcess:
 
     @property
     def pid(self) -> int:
+        """The process ID."""
         return self.popen.pid
 
     def alive(self) -> bool:

@@ -82,6 +82,7 @@ def dump_stacks(run: SoakRun, where: str) -> None:
 
 
 def start_run(notebook: Path, out_dir: Path, name: str, timeout: int, params: dict) -> SoakRun:
+    """Start one papermill client for notebook, its output and log in out_dir."""
     output, log = out_dir / f"{name}.ipynb", out_dir / f"{name}.log"
     argv = [sys.executable, "-c", CLIENT, str(notebook), str(output), "--cwd", str(NOTEBOOKS), "--no-progress-bar",
             "--execution-timeout", str(timeout), "--request-save-on-cell-execute", "-y", json.dumps(params)]
@@ -140,6 +141,7 @@ def soak(notebooks: list[Path], rounds: int, concurrency: int, burners: int, cel
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m labkit.soak`: run the rounds; 0 when every run ended in time."""
     p = argparse.ArgumentParser(prog="python -m labkit.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--lab", action="append", help="lab number or notebook name (repeatable; default 04)")
     p.add_argument("--rounds", type=int, default=3)

@@ -14,6 +14,7 @@ from typing import Any
 
 
 def headless() -> bool:
+    """No one can move a slider here (LABKIT_HEADLESS set): explorers print instead of making widgets."""
     return os.environ.get("LABKIT_HEADLESS", "") not in ("", "0")
 
 

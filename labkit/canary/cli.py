@@ -56,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_watch(args: argparse.Namespace) -> int:
+    """Watch, print each check (or --json at the end); the exit code."""
     from ..prometheus import Prometheus
     from .watch import WatchConfig, watch
 

@@ -38,6 +38,7 @@ def _seconds(window: str) -> float:
 
 @dataclass
 class CanaryLab:
+    """Lab 05 running: the cluster, its Prometheus, the load, and what happened when."""
     run: Run
     cluster: Cluster
     prom: Prometheus
@@ -46,6 +47,7 @@ class CanaryLab:
 
     @property
     def api_client(self) -> Any:
+        """The Kubernetes API client of the lab's cluster."""
         return self.cluster.api_client
 
     @property
@@ -54,6 +56,7 @@ class CanaryLab:
         return self.cluster.kubeconfig
 
     def mark(self, label: str) -> None:
+        """Note a moment for the figure (a release, a rollback)."""
         self.events.append((label, time.time()))
 
     def release(self, env: dict[str, str], timeout: float = 60.0) -> float:
@@ -98,6 +101,7 @@ class CanaryLab:
         return rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
 
     def history(self) -> list[dict[str, Any]]:
+        """The canary's rollout history, oldest first, as kubectl rollout history lists it."""
         return [vars(r) | {"images": list(r.images)} for r in rollout.history(self.api_client, CANARY, "default")]
 
     def ports(self) -> list[int]:

@@ -53,6 +53,7 @@ class WatchConfig:
             raise InputError("strikes and max_inconclusive must be at least 1, failure_limit at least 0")
 
     def with_(self, **changes: Any) -> WatchConfig:
+        """A copy with these settings changed (None leaves a setting as it is)."""
         return replace(self, **{k: (tuple(v) if k == "signals" else v) for k, v in changes.items() if v is not None})
 
 
@@ -173,10 +174,12 @@ class Judge:
 
     @property
     def rolled_back(self) -> bool:
+        """The watcher decided to roll back."""
         return self.decided == "rollback"
 
     @property
     def message(self) -> str:
+        """One line on what the watcher decided, and on which check."""
         if self.decided == "rollback":
             last = next(ch for ch in self.checks if ch.action)
             verb = "rolled back" if self.config.act else "would roll back (dry run)"
@@ -187,6 +190,7 @@ class Judge:
         return f"{self.config.name}: no rollback in {len(self.checks)} checks"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: the decision, the checks, the strikes."""
         return {"name": self.config.name, "decided": self.decided or "none", "rolled_back": self.rolled_back,
                 "checks": len(self.checks), "inconclusive_checks": self.inconclusive_total,
                 "strikes": self.strikes, "failures": self.failures, "message": self.message,

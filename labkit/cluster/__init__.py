@@ -29,6 +29,7 @@ class Cluster:
 
     @property
     def server(self) -> str:
+        """The API server's URL."""
         return self.api_client.configuration.host
 
     def local_ports(self) -> list[int]:

@@ -19,6 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    """`labkit cluster serve`: run the local cluster in the foreground until Ctrl-C or SIGTERM."""
     from ..kube.kubectl import find_kubectl
     from ..paths import write_private
     from .server import start_cluster

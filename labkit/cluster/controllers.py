@@ -48,15 +48,18 @@ def fenceposts(deploy: dict[str, Any]) -> tuple[int, int]:
 
 
 def owned_by(obj: dict, owner: dict) -> bool:
+    """obj names owner in its ownerReferences."""
     return any(r.get("uid") == owner["metadata"]["uid"] for r in obj["metadata"].get("ownerReferences") or [])
 
 
 def owner_ref(owner: dict) -> dict[str, Any]:
+    """An ownerReference to owner, as a controller sets it."""
     return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
             "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
 def pod_ready(pod: dict) -> bool:
+    """The pod is Ready and not being deleted."""
     return not pod["metadata"].get("deletionTimestamp") and any(
         c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions", []))
 
@@ -73,6 +76,7 @@ class Controllers:
         self.cluster.events.record(obj, obj["kind"], reason, message, component)
 
     def reconcile(self) -> None:
+        """One pass of every controller: namespaces, garbage collection, Deployments, ReplicaSets."""
         self._namespaces()
         self._garbage_collect()
         for deploy in self.store.list("deployments", None):

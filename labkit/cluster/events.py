@@ -16,6 +16,7 @@ MAX = 2000
 
 
 class Recorder:
+    """Writes Events (kubectl describe and get events read them), merging repeats as the API server's recorder does."""
     def __init__(self, store: Store):
         self.store = store
         self._lock = threading.Lock()
@@ -23,6 +24,7 @@ class Recorder:
 
     def record(self, obj: dict, kind: str, reason: str, message: str, component: str,
                warning: bool = False, field_path: str = "") -> None:
+        """An Event about obj, or one more count of the same Event."""
         meta = obj["metadata"]
         ns = meta.get("namespace") or "default"
         key = (meta.get("uid"), reason, message, field_path)

@@ -42,6 +42,7 @@ class Socket:
         self.closed = False
 
     def send(self, opcode: int, payload: bytes) -> bool:
+        """Send one frame; False when the client has gone."""
         n = len(payload)
         head = bytes([0x80 | opcode]) + (bytes([n]) if n < 126 else struct.pack("!BH", 126, n) if n < 65536
                                           else struct.pack("!BQ", 127, n))
@@ -56,6 +57,7 @@ class Socket:
             return not self.closed
 
     def channel(self, number: int, data: bytes) -> bool:
+        """Send data on one of the exec streams (1 stdout, 2 stderr, 3 status)."""
         return self.send(0x2, bytes([number]) + data)
 
     def receive(self) -> tuple[int, bytes] | None:
@@ -90,6 +92,7 @@ class Socket:
 
 
 def accept(handler: Any, protocol: str) -> Socket:
+    """Answer the WebSocket upgrade of an exec or attach request with this subprotocol."""
     key = handler.headers["Sec-WebSocket-Key"].strip()
     digest = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
     handler.send_response(101, "Switching Protocols")

@@ -43,6 +43,7 @@ def status_body(code: int, reason: str, message: str, details: dict | None = Non
 
 
 class ApiError(Exception):
+    """An API error, answered as a Status with its HTTP code and reason."""
     def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
         super().__init__(message)
         self.body = status_body(code, reason, message, details)
@@ -50,6 +51,7 @@ class ApiError(Exception):
 
 
 def not_found(res: str, name: str) -> ApiError:
+    """The 404 NotFound Status of one object."""
     return ApiError(404, "NotFound", f'{res} "{name}" not found', {"name": name, "kind": res})
 
 
@@ -61,10 +63,12 @@ class Target:
 
     @property
     def res(self) -> str:
+        """The resource's plural name (pods, deployments, ...)."""
         return self.resource.plural
 
 
 def parse(path: str) -> Target | None:
+    """The resource, namespace, name and subresource a request path names, or None."""
     for prefix in resources.GROUP_VERSIONS:
         if not path.startswith(prefix + "/"):
             continue
@@ -108,10 +112,12 @@ def _field(obj: dict, path: str) -> str:
 
 
 class Handler(BaseHTTPRequestHandler):
+    """The local API server's HTTP handler: the Kubernetes REST paths, watch, exec, logs and proxies."""
     cluster: LocalCluster
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args) -> None:
+        """Quiet: requests are not logged to stderr (a notebook cell would show them)."""
         pass
 
     # -- plumbing ------------------------------------------------------------------

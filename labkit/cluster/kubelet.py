@@ -66,6 +66,7 @@ class Container:
 
     @property
     def name(self) -> str:
+        """The container's name in the pod spec."""
         return self.spec["name"]
 
 
@@ -97,6 +98,7 @@ class PodRuntime:
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
+        """Start the pod's supervising thread."""
         self.thread.start()
 
     def terminate(self) -> None:
@@ -411,6 +413,7 @@ class PodRuntime:
 
     # -- status -----------------------------------------------------------
     def ready(self) -> bool:
+        """Every container is ready and the pod is not stopping."""
         return all(c.ready for c in self.containers) and not self._stop.is_set()
 
     def _container_status(self, c: Container) -> dict[str, Any]:

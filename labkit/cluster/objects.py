@@ -130,6 +130,7 @@ def _default_container(c: dict) -> None:
 
 
 def default_pod_spec(spec: dict) -> None:
+    """Fill in a pod spec's defaults, as the API server does on create."""
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("dnsPolicy", "ClusterFirst")

@@ -62,4 +62,5 @@ def since(query: dict[str, str]) -> str | None:
 
 
 def render(entries: list[tuple[str, bytes]], timestamps: bool) -> bytes:
+    """Log lines as kubectl logs prints them, with RFC 3339 stamps when asked."""
     return b"".join((stamp.encode() + b" " + line) if timestamps else line for stamp, line in entries)

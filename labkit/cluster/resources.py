@@ -17,6 +17,7 @@ ALL_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 @dataclass(frozen=True)
 class Resource:
+    """One kind the local API server serves: its names, group, version and scope."""
     plural: str
     kind: str
     group: str  # "" is the core group
@@ -29,14 +30,17 @@ class Resource:
 
     @property
     def api_version(self) -> str:
+        """group/version, or the core group's v1."""
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
     def prefix(self) -> str:
+        """The REST path prefix of its group version."""
         return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
 
     @property
     def singular(self) -> str:
+        """The singular name (deployment, pod, ...)."""
         return self.kind.lower()
 
 
@@ -66,6 +70,7 @@ GROUP_VERSIONS = {"/api/v1": ("", "v1"), "/apis/apps/v1": ("apps", "v1")}
 
 
 def in_group_version(prefix: str) -> dict[str, Resource]:
+    """The resources served under one group-version prefix."""
     return {p: r for p, r in RESOURCES.items() if r.prefix == prefix}
 
 
@@ -91,17 +96,20 @@ def resource_list(prefix: str) -> dict:
 
 
 def api_versions() -> dict:
+    """The core API's APIVersions (GET /api)."""
     return {"kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
 
 
 def api_groups() -> dict:
+    """The APIGroupList (GET /apis)."""
     apps = {"groupVersion": "apps/v1", "version": "v1"}
     return {"kind": "APIGroupList", "apiVersion": "v1",
             "groups": [{"name": "apps", "versions": [apps], "preferredVersion": apps}]}
 
 
 def api_group(name: str) -> dict | None:
+    """One APIGroup (GET /apis/NAME), or None for a group not served."""
     if name != "apps":
         return None
     return api_groups()["groups"][0] | {"kind": "APIGroup", "apiVersion": "v1"}

@@ -32,6 +32,7 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 def kubeconfig_text(url: str, token: str, ca: Path) -> str:
+    """A kubeconfig for the local API server: its URL, its CA and a bearer token."""
     ca_data = base64.b64encode(ca.read_bytes()).decode()
     return json.dumps({
         "apiVersion": "v1", "kind": "Config", "current-context": "labkit-local", "preferences": {},
@@ -106,6 +107,7 @@ class LocalCluster:
         self.services.close()  # after the control loop: it opens listeners
 
     def stopping(self) -> bool:
+        """The cluster is shutting down."""
         return self._stop.is_set()
 
     def orphan_dependents(self, owner: dict) -> None:
@@ -156,6 +158,7 @@ class LocalCluster:
                 del self.pods[uid]
 
     def runtime(self, namespace: str, name: str) -> PodRuntime | None:
+        """The running pod of that name, or None."""
         for r in self.pods.values():
             if r.ns == namespace and r.name == name and not r.finished.is_set():
                 return r
@@ -180,6 +183,7 @@ class LocalCluster:
                                 "message": message})
 
     def take_fault(self, method: str, path: str) -> dict | None:
+        """A fault injected for this request (tests), once; None when there is none."""
         with self._faults_lock:
             for f in self.faults:
                 if f["count"] > 0 and f["method"] in (method, "*") and path.startswith(f["path"]):

@@ -45,6 +45,7 @@ def expand(value: str, env: dict[str, str]) -> str:
 
 
 def env_name(service: str) -> str:
+    """The environment-variable prefix of a Service (MY_SVC for my-svc)."""
     return service.upper().replace("-", "_")
 
 
@@ -121,6 +122,7 @@ class Listener:
             upstream.close()
 
     def close(self) -> None:
+        """Stop accepting and close the listening socket."""
         self._closed.set()
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the other thread
@@ -161,9 +163,11 @@ class Services:
             return self.listeners[key]
 
     def local_port(self, svc: dict, port: dict) -> int:
+        """The local port a Service port is reachable on."""
         return self.listener(svc, port).port
 
     def reconcile(self) -> None:
+        """Listeners for every Service port, and Endpoints from the Ready pods."""
         if self.cluster.stopping():
             return
         backends: dict[tuple[str, str, int], list[int]] = {}
@@ -265,6 +269,7 @@ class Services:
         return hosts[next(_pick) % len(hosts)] if hosts else None
 
     def close(self) -> None:
+        """Close every Service listener."""
         with self._lock:
             for listener in self.listeners.values():
                 listener.close()

@@ -55,6 +55,7 @@ class Store:
         return obj
 
     def get(self, resource: str, namespace: str, name: str) -> dict:
+        """A copy of one object; NotFound when there is none."""
         with self.lock:
             try:
                 return copy.deepcopy(self._objects[(resource, namespace, name)])
@@ -63,6 +64,7 @@ class Store:
 
     def list(self, resource: str, namespace: str | None, selector: str | None = None,
              where: Callable[[dict], bool] | None = None) -> list[dict]:
+        """Copies of the objects of a resource, by namespace, label selector and filter."""
         with self.lock:
             return [copy.deepcopy(o) for (r, ns, _), o in sorted(self._objects.items())
                     if r == resource and (namespace is None or ns == namespace)
@@ -87,6 +89,7 @@ class Store:
             return newer[::-1]
 
     def create(self, resource: str, namespace: str, body: Any) -> dict:
+        """Create an object (defaults, name, uid, resourceVersion) and tell the watchers."""
         obj = prepare(resource, body, namespace)
         key = (resource, namespace, obj["metadata"]["name"])
         with self.lock:
@@ -131,6 +134,7 @@ class Store:
             return copy.deepcopy(obj)
 
     def delete(self, resource: str, namespace: str, name: str) -> dict:
+        """Delete an object and tell the watchers; the deleted object."""
         with self.lock:
             try:
                 obj = self._objects.pop((resource, namespace, name))

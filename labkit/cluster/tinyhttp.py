@@ -18,6 +18,7 @@ REQUESTS = {"n": 0}
 
 
 class Handler(BaseHTTPRequestHandler):
+    """The pods' default app: health and readiness endpoints and a request counter."""
     def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -26,6 +27,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802
+        """Answer /healthz, /env, /metrics and / as the environment configures the app."""
         REQUESTS["n"] += 1
         path = self.path.split("?")[0]
         if path == "/healthz":
@@ -41,10 +43,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, json.dumps({"path": path, "pod": os.environ.get("POD_NAME")}).encode())
 
     def log_message(self, *args) -> None:
+        """Quiet: requests are not logged."""
         pass
 
 
 def main() -> None:
+    """Serve on $PORT until terminated (or crash after $CRASH_AFTER_S, for the tests)."""
     port = int(os.environ.get("PORT", "8080"))
     crash = os.environ.get("CRASH_AFTER_S")
     if crash:

@@ -53,4 +53,5 @@ def make_certificates(directory: Path) -> tuple[Path, ssl.SSLContext]:
 
 
 def client_context(ca_path: Path) -> ssl.SSLContext:
+    """A TLS client context that trusts the cluster's CA."""
     return ssl.create_default_context(cafile=str(ca_path))

@@ -37,6 +37,7 @@ class Stream:
         self.open = True
 
     def write(self, data: bytes) -> bool:
+        """Send one chunk of a watch stream; False once the client has gone."""
         if not data or not self.open:
             return self.open
         try:
@@ -67,6 +68,7 @@ class Stream:
             return True
 
     def close(self) -> None:
+        """End the chunked stream and stop writing."""
         if self.open:
             try:
                 self.handler.wfile.write(b"0\r\n\r\n")

@@ -37,6 +37,7 @@ class Grouping:
 
     @classmethod
     def from_response(cls, definitions: Any, where: str) -> Grouping:
+        """The grouping a Cost Explorer response declares (GroupDefinitions); where names the input for errors."""
         if definitions is None:
             return cls(assumed=True)
         if not isinstance(definitions, list) or not definitions:
@@ -56,6 +57,7 @@ class Grouping:
         return [key if kind == "DIMENSION" else f"{kind}:{key}" for kind, key in self.definitions]
 
     def describe(self) -> str:
+        """One line on how the series were grouped."""
         if self.total:
             return "no grouping: each day's Total judged as one series"
         text = " then ".join(self.names)
@@ -120,14 +122,17 @@ class DailyCosts:
     grouping: Grouping = Grouping()
 
     def group(self, label: str) -> dict[str, str]:
+        """The group keys behind a column label."""
         return (self.groups or {}).get(label) or {"SERVICE": label}
 
     @property
     def days(self) -> list[dt.date]:
+        """The days of the series."""
         return [d.date() for d in self.table.index]
 
     @property
     def services(self) -> list[str]:
+        """The groups (columns) of the series."""
         return list(self.table.columns)
 
     def until(self, today: dt.date) -> DailyCosts:
@@ -159,6 +164,7 @@ class DailyCosts:
 
     @classmethod
     def empty(cls) -> DailyCosts:
+        """A series with no days and no groups."""
         index = pd.DatetimeIndex([], name="date")
         return cls(pd.DataFrame(index=index, dtype=float), pd.Series(dtype=bool, index=index))
 

@@ -122,6 +122,7 @@ class Detection:
     services: int = 0
 
     def of_kind(self, kind: str) -> list[Anomaly]:
+        """The anomalies of one kind (spike, level_shift, new_spend)."""
         return [a for a in self.anomalies if a.kind == kind]
 
 

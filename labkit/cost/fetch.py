@@ -42,6 +42,7 @@ class Fetched:
 
     @property
     def price_usd(self) -> float:
+        """What the requests cost on real AWS ($0.01 each)."""
         return self.requests * PRICE_PER_REQUEST
 
 

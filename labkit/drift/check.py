@@ -38,6 +38,7 @@ class GroupDrift:
     actual: list[Rule] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
         return {"id": self.id, "status": self.status, "name": self.name, "addresses": self.addresses,
                 "added": [r.to_dict() for r in self.added], "removed": [r.to_dict() for r in self.removed],
                 "accepted": self.accepted}
@@ -55,13 +56,16 @@ class DriftReport:
 
     @property
     def drifted(self) -> list[GroupDrift]:
+        """The groups whose live rules differ from the state, or that are gone."""
         return [g for g in self.groups if g.status != "ok"]
 
     @property
     def has_findings(self) -> bool:
+        """Drift, or a group no state file manages."""
         return bool(self.drifted or self.unmanaged)
 
     def to_dict(self) -> dict[str, Any]:
+        """The `--json` output."""
         return {"groups": [g.to_dict() for g in self.groups], "unmanaged": self.unmanaged or [],
                 "default_groups": self.default_groups, "coverage": self.coverage, "api_calls": self.api_calls}
 
@@ -115,6 +119,7 @@ class AcceptedRule:
     expires: dt.date
 
     def matches(self, g: ManagedGroup, rule: Rule) -> bool:
+        """This exception covers the rule in that group (by ID, name or state address)."""
         return rule == self.rule and self.group in ([g.id, g.name] + g.addresses)
 
 

@@ -96,6 +96,7 @@ class DriftLab:
                           else "no changes: state, configuration and what Terraform reads all agree")
 
     def ec2(self):
+        """An EC2 client for the lab's endpoint or account."""
         return self.target.client("ec2")
 
     def check(self, **options: Any) -> DriftReport:
@@ -184,9 +185,11 @@ class PlanResult:
 
     @property
     def sees_changes(self) -> bool:
+        """terraform plan found changes to make (exit 2)."""
         return self.exit_code == 2
 
     def describe(self) -> str:
+        """The plan's exit code and summary, with its first lines."""
         shown = "\n".join(f"  {line}" for line in self.lines[:30])
         return f"terraform plan -detailed-exitcode: exit {self.exit_code} - {self.summary}" + (
             f"\n{shown}" if shown else "")

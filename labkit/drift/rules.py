@@ -29,6 +29,7 @@ class Rule:
     source: str
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
         return asdict(self)
 
     def __str__(self) -> str:

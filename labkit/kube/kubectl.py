@@ -22,6 +22,7 @@ TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class Kubectl:
+    """A kubectl binary and its client version."""
     path: str
     version: str
 

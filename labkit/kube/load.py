@@ -123,6 +123,7 @@ class Load:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def start(self) -> Load:
+        """Start the load threads (weighting the Services by their Ready pods)."""
         if len(self.services) > 1:
             self._weights = {s: ready_endpoints(self.api_client, s, self.namespace) for s in self.services}
         for target in (self._refresh, self._drive):
@@ -132,6 +133,7 @@ class Load:
         return self
 
     def stop(self) -> None:
+        """Stop sending and wait for the threads."""
         self._stop.set()
         for t in self._threads:
             t.join(timeout=self.timeout + 2)
@@ -152,12 +154,15 @@ class Load:
         return [r for r in list(self.records) if since <= r["t"] <= until and service in (None, r["service"])]
 
     def count(self, since: float = 0.0, until: float = float("inf"), service: str | None = None) -> int:
+        """Requests sent in [since, until), for one Service or all."""
         return len(self._rows(since, until, service))
 
     def failures(self, since: float = 0.0, until: float = float("inf"), service: str | None = None) -> int:
+        """Failed requests (5xx, routing errors, timeouts) in [since, until)."""
         return sum(1 for r in self._rows(since, until, service) if not r["ok"])
 
     def summary(self, service: str, since: float = 0.0) -> dict[str, Any]:
+        """One Service's requests since a moment, as the client saw them: counts by outcome and P99."""
         rows = self._rows(since, float("inf"), service)
         done = sorted(r["latency"] for r in rows if r["status"] is not None)
         return {"requests": len(rows),

@@ -46,6 +46,7 @@ def read(folder: str | Path) -> list[dict[str, Any]]:
 
 
 def find(objects: list[dict], kind: str, name: str) -> dict[str, Any]:
+    """The object of that kind and name among the manifests; InputError when there is none."""
     for obj in objects:
         if obj.get("kind") == kind and obj.get("metadata", {}).get("name") == name:
             return obj
@@ -62,10 +63,12 @@ def container(objects: list[dict], deployment: str, name: str | None = None) -> 
 
 
 def set_replicas(objects: list[dict], deployment: str, replicas: int) -> None:
+    """Set a Deployment's replicas in the manifests."""
     find(objects, "Deployment", deployment)["spec"]["replicas"] = int(replicas)
 
 
 def set_image(objects: list[dict], deployment: str, image: str) -> None:
+    """Set the image of a Deployment's container in the manifests."""
     container(objects, deployment)["image"] = image
 
 

@@ -88,6 +88,7 @@ class PodDiscovery:
         run.add_cleanup("pod discovery", self.stop)
 
     def stop(self) -> None:
+        """Stop serving and close the socket."""
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)

@@ -29,6 +29,7 @@ class RolloutTimeout(LabkitError):
 
 @dataclass(frozen=True)
 class Revision:
+    """One revision of a Deployment: its ReplicaSet, images and replicas."""
     revision: int
     replicaset: str
     replicas: int
@@ -45,6 +46,7 @@ def _api_error(err: ApiException, action: str) -> LabkitError:
 
 
 def selector_of(deploy) -> str:
+    """A Deployment's label selector as kubectl's -l text."""
     return ",".join(f"{k}={v}" for k, v in sorted((deploy.spec.selector.match_labels or {}).items()))
 
 

@@ -125,6 +125,7 @@ class LogLab:
         os.replace(tmp, self.handler_file)  # atomic: the service never reads half a file
 
     def stop(self) -> None:
+        """Stop the services and everything else the lab started."""
         self.run.stop()
 
 

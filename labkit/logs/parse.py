@@ -57,6 +57,7 @@ class Line:
 
     @property
     def level(self) -> str:
+        """The line's level: the JSON field, or the first level word of a plain line."""
         if self.obj is not None:
             return str(self.obj.get("level", "INFO")).upper()
         match = _LEVEL.search(self.text[:120])

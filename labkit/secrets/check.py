@@ -51,6 +51,7 @@ class Target:
 
 @dataclass
 class PodCheck:
+    """One pod's answer to verify: could it open a database connection with its credentials."""
     pod: str
     ok: bool
     status: int | None
@@ -61,17 +62,21 @@ class PodCheck:
 
 @dataclass
 class VerifyResult:
+    """What verify found over the Ready pods."""
     checks: list[PodCheck]
 
     @property
     def ok(self) -> bool:
+        """Every Ready pod connected (and there was at least one)."""
         return bool(self.checks) and all(c.ok for c in self.checks)
 
     @property
     def failing(self) -> list[str]:
+        """The pods that could not connect."""
         return [c.pod for c in self.checks if not c.ok]
 
     def to_dict(self) -> dict[str, Any]:
+        """The `--json` output."""
         return {"ok": self.ok, "failing_pods": self.failing, "pods": [asdict(c) for c in self.checks]}
 
 
@@ -111,6 +116,7 @@ def verify(target: Target) -> VerifyResult:
 
 @dataclass
 class Step:
+    """One rotation step: its name, outcome, duration and detail."""
     name: str
     ok: bool
     seconds: float
@@ -119,6 +125,7 @@ class Step:
 
 @dataclass
 class RotationResult:
+    """A rotation: every step, the one that failed, and which users it touched."""
     strategy: str
     ok: bool = False
     failed_step: str | None = None
@@ -133,11 +140,13 @@ class RotationResult:
 
     @property
     def exit_code(self) -> int:
+        """0 rotated and verified; 2 the new credential did not verify; 1 another step failed."""
         if self.ok:
             return 0
         return 2 if self.failed_step == "verify" else 1
 
     def to_dict(self) -> dict[str, Any]:
+        """The `--json` output."""
         return {"strategy": self.strategy, "ok": self.ok, "failed_step": self.failed_step,
                 "steps": [asdict(s) for s in self.steps], "user": self.user,
                 "previous_version": self.previous_version, "new_version": self.new_version,
@@ -174,6 +183,7 @@ def read_current(target: Target) -> tuple[dict[str, Any], str]:
 
 
 def patch_k8s_secret(target: Target, username: str, password: str) -> None:
+    """Write the username and password into the Kubernetes Secret the pods read."""
     core = client.CoreV1Api(target.api_client)
     core.patch_namespaced_secret(target.k8s_secret, target.namespace,
                                  {"data": {"username": b64(username), "password": b64(password)}})

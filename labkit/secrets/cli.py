@@ -86,6 +86,7 @@ def _lab_info(lab_dir: str | None) -> dict:
 
 
 def build_target(args: argparse.Namespace) -> Target:
+    """The rotation target from the options, or from the running lab's file."""
     from ..aws import AwsTarget
     from ..cluster import open_cluster
     from ..kube import psql
@@ -108,6 +109,7 @@ def build_target(args: argparse.Namespace) -> Target:
 
 
 def run_verb(args: argparse.Namespace) -> int:
+    """Run verify or rotate, print the result or --json; the exit code."""
     from .check import rotate, verify
 
     target = build_target(args)

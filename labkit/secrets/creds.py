@@ -63,6 +63,7 @@ def set_password(admin: Callable[[str], str], user: str, password: str) -> None:
 
 
 def b64(text: str) -> str:
+    """Base64 of a text, as a Secret's data holds it."""
     return base64.b64encode(text.encode()).decode()
 
 

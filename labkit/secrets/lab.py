@@ -49,6 +49,7 @@ from .names import LAB_FILE  # noqa: E402 - re-exported
 
 @dataclass
 class SecretsLab:
+    """Lab 04 running: the rotation target, the database, the cluster, and what happened when."""
     run: Run
     target: Target
     endpoint: EmbeddedAWS | None
@@ -56,16 +57,20 @@ class SecretsLab:
     events: list[tuple[str, float]] = field(default_factory=list)  # (label, wall time) for plots
 
     def mark(self, label: str) -> None:
+        """Note a moment for the figure (a rotation, a break)."""
         self.events.append((label, time.time()))
 
     def verify(self) -> VerifyResult:
+        """Verify every Ready pod's database login."""
         return verify(self.target)
 
     def rotate(self, strategy: str = "single") -> RotationResult:
+        """Rotate with this strategy (single or alternating)."""
         self.mark(f"rotate ({strategy})")
         return rotate(self.target, strategy)
 
     def pods(self) -> list[str]:
+        """The Ready pods of the app."""
         return [p.metadata.name for p in rollout.ready_pods(self.target.api_client, self.target.deployment,
                                                            self.target.namespace)]
 
