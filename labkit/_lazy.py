@@ -1,4 +1,4 @@
-"""Lazy package exports (PEP 562): `labkit.cost.check` imports labkit.cost.lab - and pandas - only
+"""Lazy package exports (PEP 562): `labkit.cost.check` imports labkit.cost.check - and pandas - only
 when it is first used, so `labkit --help` and `labkit logs correlate` start without them."""
 
 from __future__ import annotations

@@ -60,6 +60,13 @@ class Outcome:
         return {"solved": "solved: ", "not yet": "not yet: ", "crashed": "your code crashed - ",
                 "check failed": "the check itself could not run (not your code): "}[self.status] + self.detail
 
+    def record(self, name: str = "exercise") -> None:
+        """Record {name}_passed and {name}_status in the notebook, and print what they mean."""
+        from .results import record_all
+
+        record_all({"passed": self.passed, "status": self.status}, prefix=f"{name}_")
+        print(self.show())
+
 
 def grade(check: Callable[[], bool | tuple[bool, str]], solved: str, not_yet: str) -> Outcome:
     """Run an exercise's check; it returns passed or (passed, why not). Never raises."""

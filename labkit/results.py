@@ -55,6 +55,18 @@ def record(name: str, value: Any) -> None:
         pass
 
 
+def record_all(values: Any, prefix: str = "") -> None:
+    """Record every field of a dataclass, or item of a mapping, in one call (as prefix + name)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(values) and not isinstance(values, type):
+        values = {f.name: getattr(values, f.name) for f in dataclasses.fields(values)}
+    if not isinstance(values, dict):
+        raise InputError(f"record_all wants a dataclass or a dict, got {type(values).__name__}")
+    for name, value in values.items():
+        record(f"{prefix}{name}", value)
+
+
 def recorded_line(name: str, plain: Any, width: int = 100) -> str:
     """The text a person sees for one recorded result: `recorded  name ........ value`."""
     text = json.dumps(plain, ensure_ascii=False)

@@ -197,3 +197,14 @@ def test_the_probe_exercise_fails_a_liveness_probe_on_the_database_and_calls_a_r
     with pytest.raises(LearnerCrash, match="422|Unprocessable|successThreshold"):
         check_probe_exercise(lab, {"spec": {"template": {"spec": {"containers": [
             {"name": "app", "livenessProbe": {**on_db, "successThreshold": 2}}]}}}})
+
+
+def test_a_sample_the_monitor_could_not_take_is_no_failure_and_resets_nothing():
+    from labkit.secrets.explore import replay
+
+    rows = [{"t": t, "pod": "p", "healthz": ok, "db": ok} for t, ok in
+            [(1, True), (2, None), (3, True), (4, False), (5, None), (6, False), (7, True)]]
+    assert replay(rows, 0, "healthz", 1)["pods_flagged"] == 1  # the failed answer at t=4
+    assert replay(rows, 0, "healthz", 2)["seconds_to_detect"] == 6  # 4 and 6 in a row: None in between
+    assert replay([r | {"healthz": None if not r["healthz"] else True} for r in rows], 0, "healthz", 1)[
+        "pods_flagged"] == 0

@@ -3,9 +3,12 @@
 from .._lazy import exports
 
 __getattr__, __all__ = exports(__name__, {
+    "check": ["BudgetStatus", "budget_alert", "check"],
     "data": ["DailyCosts", "load_input", "parse_results"],
     "detect": ["LEVEL_SHIFT", "SPIKE", "Anomaly", "CostRules", "Detection", "detect"],
+    "exercise": ["ack_verdict", "check_new_spend", "new_spend_verdict"],
     "fetch": ["Fetched", "cost_request", "fetch_daily_costs", "fetch_results"],
-    "lab": ["CostLab", "ack_verdict", "budget_alert", "check", "check_new_spend", "findings_table",
-            "new_spend_verdict", "replay", "start_lab"],
+    "lab": ["CostLab", "start_lab"],
+    "replay": ["ReplayResult", "replay"],
+    "report": ["findings_table"],
 })

@@ -63,10 +63,11 @@ def run_check(args: argparse.Namespace) -> int:
     from ..jsonfile import read_json
     from ..runtime import Run
     from .acks import acknowledge, read_acks
+    from .check import check
     from .data import load_input
     from .detect import CostRules
     from .fetch import fetch_daily_costs
-    from .lab import check, parse_today
+    from .lab import parse_today
     from .sample import responses, sample_costs, with_spike
 
     today = parse_today(args.today)

@@ -160,7 +160,7 @@ class DailyCosts:
         frame["date"] = pd.to_datetime(frame["date"])
         table = frame.pivot_table(index="date", columns="service", values="amount", aggfunc="sum")
         est = frame.groupby("date")["estimated"].any()
-        return _complete(table, est, None, None)
+        return complete_days(table, est, None, None)
 
     @classmethod
     def empty(cls) -> DailyCosts:
@@ -169,7 +169,7 @@ class DailyCosts:
         return cls(pd.DataFrame(index=index, dtype=float), pd.Series(dtype=bool, index=index))
 
 
-def _complete(
+def complete_days(
     table: pd.DataFrame, est: pd.Series, start: dt.date | None, end: dt.date | None
 ) -> DailyCosts:
     """Reindex to every calendar day from start to end (exclusive), filling $0."""
@@ -264,7 +264,7 @@ def parse_results(
     if estimated:  # every day the data covers counts, also the ones where nothing was charged
         start = start or min(estimated).date()
         end = end or max(estimated).date() + dt.timedelta(days=1)
-    costs = _complete(table, pd.Series(estimated, dtype=bool), start, end)
+    costs = complete_days(table, pd.Series(estimated, dtype=bool), start, end)
     return DailyCosts(costs.table, costs.estimated, labels, grouping)
 
 

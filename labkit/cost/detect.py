@@ -126,7 +126,7 @@ class Detection:
         return [a for a in self.anomalies if a.kind == kind]
 
 
-def _spikes(values: np.ndarray, rules: CostRules) -> tuple[np.ndarray, ...]:
+def spike_band(values: np.ndarray, rules: CostRules) -> tuple[np.ndarray, ...]:
     """Baseline mean, std, threshold and hit mask for every day x service."""
     n_days, n_svc = values.shape
     n = rules.baseline_days
@@ -197,7 +197,7 @@ def detect(costs: DailyCosts, rules: CostRules | None = None, today: dt.date | N
         return Anomaly(groups[j].get("SERVICE"), group=groups[j], **fields)
 
     new = _new_spend(values, rules) if rules.new_spend else np.full(values.shape, -1)
-    mean, _std, threshold, hit = _spikes(values, rules)
+    mean, _std, threshold, hit = spike_band(values, rules)
     for i, j in zip(*np.nonzero(hit & (new < 0)), strict=True):
         if i < first_day:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..ui import explorer as explorer_view
-from .lab import replay
+from .replay import replay
 
 
 def describe(result: Any) -> str:

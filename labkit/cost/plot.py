@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .data import DailyCosts
-from .detect import LEVEL_SHIFT, SPIKE, CostRules, Detection, _spikes
+from .detect import LEVEL_SHIFT, SPIKE, CostRules, Detection, spike_band
 
 
 def plot_costs(costs: DailyCosts, found: Detection, rules: CostRules | None = None,
@@ -16,7 +16,7 @@ def plot_costs(costs: DailyCosts, found: Detection, rules: CostRules | None = No
     """One panel per service (their scales differ by 100x); returns the figure, saves PNG if path."""
     rules = rules or CostRules()
     values = costs.table.to_numpy(dtype=float)
-    mean, _std, threshold, _hit = _spikes(values, rules)
+    mean, _std, threshold, _hit = spike_band(values, rules)
     services = costs.services
     fig, axes = plt.subplots(len(services), 1, figsize=(10, 2.3 * len(services) + 0.6), sharex=True,
                              squeeze=False)

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
-from .data import DailyCosts, _complete, wide_to_results
+from .data import DailyCosts, complete_days, wide_to_results
 
 COMPUTE = "Amazon Elastic Compute Cloud - Compute"
 STORAGE = "Amazon Simple Storage Service"
@@ -39,7 +39,7 @@ def sample_costs(today: dt.date, days: int = 30) -> DailyCosts:
     )
     # Days in the still-open billing month come back Estimated.
     est = pd.Series([x.year == today.year and x.month == today.month for x in index], index=index)
-    return _complete(table, est, start, end)
+    return complete_days(table, est, start, end)
 
 
 def _copy(costs: DailyCosts) -> DailyCosts:

@@ -8,7 +8,8 @@ from ..ui import explorer as explorer_view
 
 
 def replay(records: list[dict[str, Any]], break_at: float, signal: str = "db", consecutive: int = 1) -> dict[str, Any]:
-    """Flag a pod after `consecutive` failed samples of `signal` ("db" or "healthz").
+    """Flag a pod after `consecutive` failed samples of `signal` ("db" or "healthz"); a sample the
+    monitor could not take (None) neither counts nor resets.
 
     Returns the pods flagged, the seconds from the break to the first flag, and false
     alarms (flags raised before the break)."""
@@ -16,6 +17,8 @@ def replay(records: list[dict[str, Any]], break_at: float, signal: str = "db", c
     flagged: dict[str, float] = {}
     for r in sorted(records, key=lambda r: r["t"]):
         ok = r[signal]
+        if ok is None:
+            continue
         runs[r["pod"]] = 0 if ok else runs.get(r["pod"], 0) + 1
         if runs[r["pod"]] >= consecutive and r["pod"] not in flagged:
             flagged[r["pod"]] = r["t"]

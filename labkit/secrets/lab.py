@@ -141,6 +141,16 @@ def start_load(lab: SecretsLab, rate: float = 20.0) -> Load:
                 namespace=lab.target.namespace).start()
 
 
+def _sample(api: Any, pod: str, port: int, path: str, namespace: str, timeout: float) -> bool | None:
+    """The pod answered 200 (True) or something else (False); None when the monitor could not ask
+    (a timeout or a transport error on its side): a missing sample, not the endpoint failing."""
+    try:
+        status, _ = rollout.proxy_get(api, pod, port, path, namespace, timeout=timeout)
+    except (OSError, Urllib3Error):
+        return None
+    return status == 200
+
+
 class Monitor:
     """Per pod, every `period` seconds: /healthz (what the probe sees) and /healthz/db (what users need)."""
 
@@ -149,7 +159,7 @@ class Monitor:
         self.records: list[dict[str, Any]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
-        lab.run.add_cleanup("pod monitor", self.__exit__)
+        lab.run.add_cleanup("pod monitor", self.stop)
 
     def _loop(self) -> None:
         api, ns, port = self.lab.target.api_client, self.lab.target.namespace, self.lab.target.port
@@ -160,22 +170,26 @@ class Monitor:
             except (OSError, LabkitError, Urllib3Error):  # the API server is away: a sample with no pods
                 pods = []
             for pod in pods:
-                try:
-                    h, _ = rollout.proxy_get(api, pod, port, "healthz", ns, timeout=3)
-                    d, _ = rollout.proxy_get(api, pod, port, "healthz/db", ns, timeout=5)
-                except (OSError, Urllib3Error):
-                    h = d = None
-                self.records.append({"t": t, "pod": pod, "healthz": h == 200, "db": d == 200})
+                self.records.append({"t": t, "pod": pod, "healthz": _sample(api, pod, port, "healthz", ns, 3),
+                                     "db": _sample(api, pod, port, "healthz/db", ns, 5)})
             self._stop.wait(self.period)
 
-    def __enter__(self) -> Monitor:
+    def start(self) -> Monitor:
+        """Start sampling in the background; the monitor itself."""
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop sampling (idempotent; the run's clean-up calls it too)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+
+    def __enter__(self) -> Monitor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def start_lab(run: Run, aws_backend: str = "local", cluster_backend: str = "local", kubeconfig: str | None = None,

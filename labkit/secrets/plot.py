@@ -25,9 +25,9 @@ def plot_rotation(monitor: list[dict[str, Any]], load: list[dict[str, Any]], eve
         rows = [r for r in monitor if r["pod"] == pod]
         xs = [r["t"] - t0 for r in rows]
         health.scatter(xs, [i + 0.15] * len(rows), s=12, marker="s",
-                       c=["#27ae60" if r["healthz"] else "#95a5a6" for r in rows])
+                       c=[_colour(r["healthz"], "#95a5a6") for r in rows])
         health.scatter(xs, [i - 0.15] * len(rows), s=12, marker="o",
-                       c=["#27ae60" if r["db"] else "#c0392b" for r in rows])
+                       c=[_colour(r["db"], "#c0392b") for r in rows])
     health.set_yticks(range(len(pods)), [p.rsplit("-", 2)[-2][:4] + "-" + p.rsplit("-", 1)[-1] for p in pods],
                       fontsize=7)
     health.set_title("per pod: /healthz (squares, what the probe sees) vs /healthz/db (dots, what users need)",
@@ -75,3 +75,8 @@ def plot_rotation(monitor: list[dict[str, Any]], load: list[dict[str, Any]], eve
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
+
+
+def _colour(ok: bool | None, failed: str) -> str:
+    """Green for a 200, `failed` for another answer, pale for a sample the monitor could not take."""
+    return "#27ae60" if ok else "#ecf0f1" if ok is None else failed
