@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 from labkit.aws import EmbeddedAWS
-from labkit.drift import check_drift
-from labkit.drift.check import compare, live_rules
+from labkit.drift import check_drift, compare, live_rules
 from labkit.drift.state import managed_groups
 from labkit.drift.tfstate import write_state
 from labkit.runtime import Run

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from labkit.drift.lab import check_codified, start_lab
+from labkit.drift.exercise import check_codified
+from labkit.drift.lab import start_lab
 from labkit.errors import InputError
 from labkit.exercises import load_solution
 from labkit.runtime import Run

@@ -81,7 +81,7 @@ ENTRY = st.fixed_dictionaries({}, optional={k: JSON | st.just(v) for k, v in {
 @settings(max_examples=200, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(entries=st.lists(ENTRY, max_size=3) | JSON)
 def test_fuzz_an_allowlist_of_any_shape_gives_accepted_rules_or_one_input_error(tmp_path_factory, entries):
-    from labkit.drift.check import load_allowlist
+    from labkit.drift.fetch import load_allowlist
 
     path = tmp_path_factory.mktemp("allow") / "accepted.json"
     path.write_text(json.dumps(entries))

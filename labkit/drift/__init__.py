@@ -3,7 +3,9 @@
 from .._lazy import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "check": ["DriftReport", "GroupDrift", "check_drift", "evaluate", "fetch_groups", "list_groups", "load_allowlist"],
+    "check": ["AcceptedRule", "DriftReport", "GroupDrift", "compare", "evaluate", "live_rules", "parse_allowlist"],
+    "fetch": ["check_drift", "fetch_groups", "list_groups", "load_allowlist", "snapshot"],
+    "replay": ["replay"],
     "rules": ["Rule", "make_rule"],
     "state": ["ManagedGroup", "load_state", "managed_groups"],
 })

@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import botocore.exceptions
-
-from ..aws import explain_aws_error
 from ..errors import InputError
-from ..jsonfile import read_json
 from .rules import Rule, from_ip_permissions
-from .state import ManagedGroup, managed_groups
-
-BATCH = 200  # values per EC2 filter
+from .state import ManagedGroup
 
 
 @dataclass
@@ -70,38 +63,6 @@ class DriftReport:
                 "default_groups": self.default_groups, "coverage": self.coverage, "api_calls": self.api_calls}
 
 
-class _Counter:
-    """Counts the EC2 API calls a client makes (botocore event hook)."""
-
-    def __init__(self, client) -> None:
-        self.calls = 0
-        client.meta.events.register("before-call.ec2.*", self._count)
-
-    def _count(self, **_kwargs) -> None:
-        self.calls += 1
-
-
-def fetch_groups(ec2, ids: list[str], batch: int = BATCH) -> dict[str, dict]:
-    """Live groups by id, fetched with the group-id filter in batches, paginated."""
-    found: dict[str, dict] = {}
-    pages = ec2.get_paginator("describe_security_groups")
-    for i in range(0, len(ids), batch):
-        chunk = ids[i : i + batch]
-        for page in pages.paginate(Filters=[{"Name": "group-id", "Values": chunk}]):
-            for g in page.get("SecurityGroups", []):
-                found[g["GroupId"]] = g
-    return found
-
-
-def list_groups(ec2, vpc_id: str | None = None) -> list[dict]:
-    """Every group in the region (optionally one VPC), paginated."""
-    filters = [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
-    out = []
-    for page in ec2.get_paginator("describe_security_groups").paginate(Filters=filters):
-        out.extend(page.get("SecurityGroups", []))
-    return out
-
-
 def live_rules(group: dict) -> set[Rule]:
     """A live group's rules, normalised."""
     gid = group["GroupId"]
@@ -123,29 +84,27 @@ class AcceptedRule:
         return rule == self.rule and self.group in ([g.id, g.name] + g.addresses)
 
 
-def load_allowlist(path: str | Path | None) -> list[AcceptedRule]:
-    """Accepted exceptions from a JSON list of {group, rule fields..., reason, expires}."""
-    if path is None:
-        return []
-    entries = read_json(path, "allowlist")
+def parse_allowlist(entries: Any, where: str) -> list[AcceptedRule]:
+    """Accepted exceptions from a list of {group, rule fields..., reason, expires}; InputError names
+    the entry that is wrong (an exception without a reason or an end is drift)."""
     if not isinstance(entries, list):
-        raise InputError(f"{path}: the allowlist must be a JSON list")
+        raise InputError(f"{where}: the allowlist must be a JSON list")
     out = []
     for i, e in enumerate(entries):
-        where = f"{path}: entry {i}"
+        at = f"{where}: entry {i}"
         if not isinstance(e, dict):
-            raise InputError(f"{where}: expected an object")
+            raise InputError(f"{at}: expected an object")
         for key in ("group", "reason", "expires"):
             if not e.get(key):
-                raise InputError(f"{where}: {key!r} is required (an exception without a reason or an end is drift)")
+                raise InputError(f"{at}: {key!r} is required (an exception without a reason or an end is drift)")
         try:
             expires = dt.date.fromisoformat(str(e["expires"]))
         except ValueError:
-            raise InputError(f"{where}: expires must be YYYY-MM-DD") from None
+            raise InputError(f"{at}: expires must be YYYY-MM-DD") from None
         try:
             rule = Rule.from_dict(e)
         except InputError as err:
-            raise InputError(f"{where}: {err}") from None
+            raise InputError(f"{at}: {err}") from None
         out.append(AcceptedRule(str(e["group"]), rule, str(e["reason"]), expires))
     return out
 
@@ -178,23 +137,6 @@ def evaluate(expected: dict[str, ManagedGroup], live: dict[str, dict], every: li
     report = DriftReport([compare(g, live.get(gid), allow or [], today) for gid, g in sorted(expected.items())])
     if every is not None:
         _unmanaged(report, expected, [g for g in every if not vpc_id or g.get("VpcId") == vpc_id], strict)
-    return report
-
-
-def check_drift(ec2, state_paths: list[str | Path], *, unmanaged: bool = False, vpc_id: str | None = None,
-                strict: bool = False, allowlist: str | Path | None = None,
-                today: dt.date | None = None) -> DriftReport:
-    """The whole check against one EC2 client (embedded endpoint or real AWS)."""
-    expected = managed_groups(list(state_paths))
-    allow = load_allowlist(allowlist)
-    counter = _Counter(ec2)
-    try:
-        live = fetch_groups(ec2, sorted(expected))
-        every = list_groups(ec2, vpc_id) if unmanaged else None
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
-        raise explain_aws_error(err, "ec2:DescribeSecurityGroups") from None
-    report = evaluate(expected, live, every, vpc_id=vpc_id, strict=strict, allow=allow, today=today)
-    report.api_calls = counter.calls
     return report
 
 

@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Check, print the report or --json; the exit code."""
     from ..aws import AwsTarget
-    from .check import check_drift
+    from .fetch import check_drift
     from .report import render
 
     backend = "local" if args.endpoint_url else "aws"
