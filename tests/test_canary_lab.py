@@ -10,8 +10,9 @@ import time
 import pytest
 from conftest import LABKIT
 
+from labkit.canary.act import watch
+from labkit.canary.check import WatchConfig
 from labkit.canary.lab import CANARY, start_lab
-from labkit.canary.watch import WatchConfig, watch
 from labkit.prometheus import Prometheus, find_prometheus
 from labkit.runtime import Run, free_port, port_is_listening
 
@@ -89,7 +90,8 @@ def test_prometheus_unreachable_mid_watch_is_inconclusive_never_healthy(lab):
 
     checks = []
     judge_config = V2.with_(max_inconclusive=2)
-    from labkit.canary.watch import Judge, sample
+    from labkit.canary.check import Judge
+    from labkit.canary.fetch import sample
 
     judge = Judge(judge_config)
     for prom in live_then_dead:
@@ -123,7 +125,8 @@ def test_cli_watch_exit_codes(lab):
 
 
 def test_with_on_no_data_fail_a_canary_without_data_is_rolled_back_not_left_serving():
-    from labkit.canary.watch import WatchConfig, replay
+    from labkit.canary.check import WatchConfig
+    from labkit.canary.replay import replay
     from labkit.errors import InputError
 
     empty = [{"t": float(i), "myapp-canary:requests": 0.0, "myapp-canary:error_rate": None,

@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from labkit.canary.watch import Judge, WatchConfig, judge_samples, queries, replay
+from labkit.canary.check import Judge, WatchConfig, judge_samples
+from labkit.canary.fetch import queries
+from labkit.canary.replay import replay
 from labkit.errors import InputError
 
 APP = "myapp-canary"

@@ -3,5 +3,8 @@
 from .._lazy import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "watch": ["Check", "Judge", "WatchConfig", "judge_samples", "queries", "replay", "watch"],
+    "act": ["watch"],
+    "check": ["SIGNALS", "Check", "Judge", "WatchConfig", "judge_samples"],
+    "fetch": ["queries", "sample"],
+    "replay": ["replay"],
 })

@@ -58,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_watch(args: argparse.Namespace) -> int:
     """Watch, print each check (or --json at the end); the exit code."""
     from ..prometheus import Prometheus
-    from .watch import WatchConfig, watch
+    from .act import watch
+    from .check import WatchConfig
 
     config = WatchConfig(name="watch", app=args.app, signals=tuple(s.strip() for s in args.signals.split(",") if s.strip()),
                          error_threshold=args.error_threshold, latency_threshold=args.latency_threshold,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..ui import explorer as explorer_view
-from .watch import WatchConfig, replay
+from .check import WatchConfig
+from .replay import replay
 
 
 def explorer(samples: list[dict[str, Any]], base: WatchConfig):

@@ -73,7 +73,7 @@ class CanaryLab:
     def settle(self, window: str = "10s", timeout: float = 90.0) -> None:
         """Wait until the canary's rollout is complete and its P99 and error rate stayed low for a whole
         window: a released pod's requests keep arriving in the window for a while after it is gone."""
-        from .watch import queries
+        from .fetch import queries
 
         rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
         # the old pod's last answers may still be scraped: judge only once a whole window has

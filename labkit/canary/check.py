@@ -1,19 +1,17 @@
-"""The canary watcher: sample Prometheus every interval, judge, count strikes, roll back.
+"""The canary judge, pure: samples in, verdicts, strikes and a decision out (no Prometheus, no clock).
 
 No data is not healthy: an empty result, NaN, too few requests or an unreachable
 Prometheus make a check *inconclusive* - strikes stay as they are, never reset - and
 too many inconclusive checks in a row stop the watcher with a clear message. With
 ``on_no_data="fail"`` a check without data is a failed check instead, as Flagger and Argo
 Rollouts count it: a hung canary is then rolled back, not left serving.
-Judging is a pure function of the samples (``judge``), so v1 and v2 can judge the very
-same samples, and ``replay`` can re-judge recorded ones with other thresholds.
+Judging is a pure function of the samples, so v1 and v2 can judge the very same samples,
+and ``replay`` can re-judge recorded ones with other thresholds.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -55,33 +53,6 @@ class WatchConfig:
     def with_(self, **changes: Any) -> WatchConfig:
         """A copy with these settings changed (None leaves a setting as it is)."""
         return replace(self, **{k: (tuple(v) if k == "signals" else v) for k, v in changes.items() if v is not None})
-
-
-def queries(app: str, window: str) -> dict[str, str]:
-    """The PromQL of every signal for one app. `or vector(0)` on the error numerator: a 5xx
-    series exists only after the first 5xx, and without it a healthy app has no error rate."""
-    sel = f'app="{app}"'
-    return {
-        "error_rate": f'(sum(rate(http_requests_total{{{sel},status=~"5.."}}[{window}])) or vector(0))'
-                      f" / sum(rate(http_requests_total{{{sel}}}[{window}]))",
-        "p99": f"histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket{{{sel}}}[{window}])) by (le))",
-        "requests": f"sum(increase(http_requests_total{{{sel}}}[{window}]))",
-        "inflight": f"sum(http_requests_in_flight{{{sel}}})",
-    }
-
-
-def sample(prom, apps: list[str], window: str) -> dict[str, Any]:
-    """One sample of every signal for every app; values None (empty) or NaN; 'error' if unreachable."""
-    from ..prometheus import PromError
-
-    out: dict[str, Any] = {"t": time.time()}
-    try:
-        for app in apps:
-            for key, promql in queries(app, window).items():
-                out[f"{app}:{key}"] = prom.scalar(promql)
-    except PromError as err:
-        out["error"] = str(err)
-    return out
 
 
 def _finite(v: Any) -> bool:
@@ -196,50 +167,6 @@ class Judge:
                 "strikes": self.strikes, "failures": self.failures, "message": self.message,
                 "config": {k: v for k, v in asdict(self.config).items()},
                 "records": [asdict(ch) for ch in self.checks]}
-
-
-def watch(prom, configs: list[WatchConfig], *, window: str = "10s", interval: float = 1.0,
-          duration: float = 60.0, on_rollback: Callable[[Judge], None] | None = None,
-          stop_when_decided: bool = True, extra_apps: tuple[str, ...] = ()) -> tuple[list[Judge], list[dict[str, Any]]]:
-    """Sample every interval for duration; every judge judges the same samples.
-
-    The first acting judge that decides to roll back calls on_rollback (e.g. rollout undo)."""
-    judges = [Judge(c) for c in configs]
-    apps = sorted({c.app for c in configs} | {c.baseline_app for c in configs if c.baseline_app} | set(extra_apps))
-    samples = []
-    start = next_at = time.monotonic()
-    while time.monotonic() - start < duration:
-        s = sample(prom, apps, window)
-        samples.append(s)
-        for j in judges:
-            already = j.decided
-            check = j.judge(s)
-            if not already and check.action == "rollback" and on_rollback is not None:
-                on_rollback(j)
-        acting = [j for j in judges if j.config.act]
-        if stop_when_decided and acting and all(j.decided for j in acting):
-            break
-        if stop_when_decided and not acting and all(j.decided for j in judges):
-            break
-        next_at += interval
-        time.sleep(max(0.0, next_at - time.monotonic()))
-    return judges, samples
-
-
-def replay(samples: list[dict[str, Any]], config: WatchConfig | None = None, **changes: Any) -> dict[str, Any]:
-    """Re-judge recorded samples with other thresholds, strikes or policy (acting on nothing)."""
-    config = (config or WatchConfig()).with_(**changes)
-    judge = Judge(replace(config, act=False))
-    for s in samples:
-        judge.judge(s)
-        if judge.decided:
-            break
-    first = samples[0]["t"] if samples else 0.0
-    decided_at = next((ch.t for ch in judge.checks if ch.action), None)
-    return {"decided": judge.decided or "none", "checks": len(judge.checks),
-            "breaches": sum(ch.verdict == "breach" for ch in judge.checks),
-            "inconclusive": judge.inconclusive_total,
-            "seconds_to_decision": round(decided_at - first, 1) if decided_at is not None else None}
 
 
 def judge_samples(samples: list[dict[str, Any]], configs: list[WatchConfig]) -> list[Judge]:
