@@ -13,7 +13,8 @@ from conftest import LABKIT, file_contents
 from labkit.exercises import LearnerCrash
 from labkit.kube import psql, rollout
 from labkit.runtime import Run, port_is_listening
-from labkit.secrets.check import read_current, verify
+from labkit.secrets.act import read_current
+from labkit.secrets.check import verify
 from labkit.secrets.creds import (
     audit_digest,
     b64,

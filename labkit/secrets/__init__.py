@@ -3,5 +3,6 @@
 from .._lazy import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "check": ["RotationResult", "Target", "VerifyResult", "rotate", "verify"],
+    "act": ["Rotation", "RotationResult", "Step", "rotate"],
+    "check": ["Target", "VerifyResult", "verify"],
 })

@@ -110,7 +110,8 @@ def build_target(args: argparse.Namespace) -> Target:
 
 def run_verb(args: argparse.Namespace) -> int:
     """Run verify or rotate, print the result or --json; the exit code."""
-    from .check import rotate, verify
+    from .act import rotate
+    from .check import verify
 
     target = build_target(args)
     if args.verb == "verify":

@@ -24,16 +24,8 @@ from ..kube.kubectl import kubectl
 from ..kube.load import Load
 from ..paths import LABS
 from ..runtime import Run
-from .check import (
-    SECRET_ID,
-    RotationResult,
-    Target,
-    VerifyResult,
-    patch_k8s_secret,
-    read_current,
-    rotate,
-    verify,
-)
+from .act import RotationResult, patch_k8s_secret, read_current, rotate
+from .check import SECRET_ID, Target, VerifyResult, verify
 from .creds import (
     audit_digest,
     fingerprint,
