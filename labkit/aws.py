@@ -18,7 +18,8 @@ import botocore.exceptions
 from botocore.config import Config
 
 from .errors import ComponentError, InputError, LabkitError
-from .runtime import LOCALHOST, Run, http_probe, wait_until
+from .runtime import Run
+from .waiting import LOCALHOST, http_probe, wait_until
 
 BACKENDS = ("local", "aws")
 # Static credentials for the embedded endpoint: moto accepts any, real AWS none of these.

@@ -34,7 +34,7 @@ def _results(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from .runtime import clean
+    from .cleanup import clean
 
     report = clean(remove=not args.keep)
     for line in report.stopped:

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from .postgres import _as, _server_user, find_bindir, grant_traverse
-from .runtime import free_port
+from .waiting import free_port
 
 DEFAULT_PGDATA = "/var/lib/postgresql/data"
 INITDB_D = "/docker-entrypoint-initdb.d"

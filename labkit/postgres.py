@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ComponentError
-from .runtime import LOCALHOST, Run, free_port, tcp_probe, wait_until
+from .runtime import Run
+from .waiting import LOCALHOST, free_port, tcp_probe, wait_until
 
 INSTALL_HINT = "apt-get install -y --no-install-recommends postgresql (or conda install -c conda-forge postgresql)"
 

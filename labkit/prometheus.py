@@ -19,7 +19,8 @@ from typing import Any
 
 from .errors import ComponentError
 from .paths import write_private
-from .runtime import LOCALHOST, Run, free_port, http_probe, wait_until
+from .runtime import Run
+from .waiting import LOCALHOST, free_port, http_probe, wait_until
 
 INSTALL_HINT = "apt-get install -y --no-install-recommends prometheus (or conda install -c conda-forge prometheus)"
 

@@ -17,179 +17,18 @@ import os
 import secrets
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import psutil
-
-from .errors import ComponentError, ReadinessTimeout
+from .cleanup import PROCESS_LOG, leftover_processes
+from .errors import ComponentError
 from .paths import runs_root
-
-LOCALHOST = "127.0.0.1"
-PROCESS_LOG = "processes.jsonl"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOCALHOST, 0))
-        return sock.getsockname()[1]
-
-
-def port_is_listening(port: int, host: str = LOCALHOST) -> bool:
-    """True when something accepts TCP connections on host:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def tcp_probe(port: int, host: str = LOCALHOST) -> Callable[[], bool]:
-    """A readiness probe that passes once host:port accepts connections."""
-    return lambda: port_is_listening(port, host)
-
-
-def http_probe(url: str, status: int = 200, context: ssl.SSLContext | None = None) -> Callable[[], bool]:
-    """A readiness probe that passes once GET url answers the given status (HTTPS: trusting context)."""
-
-    def probe() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=1.0, context=context) as resp:
-                return resp.status == status
-        except urllib.error.HTTPError as err:
-            return err.code == status
-        except (OSError, ValueError):
-            return False
-
-    return probe
-
-
-def wait_until(
-    probe: Callable[[], bool],
-    *,
-    timeout: float,
-    what: str,
-    alive: Callable[[], bool] | None = None,
-    detail: Callable[[], str] | None = None,
-) -> float:
-    """Poll probe until it passes; return the seconds waited or raise ReadinessTimeout."""
-    start = time.monotonic()
-    delay = 0.02
-    while True:
-        if probe():
-            return time.monotonic() - start
-        if alive is not None and not alive():
-            extra = f": {detail()}" if detail else ""
-            raise ComponentError(f"{what} exited before it became ready{extra}")
-        if time.monotonic() - start > timeout:
-            extra = f" ({detail()})" if detail else ""
-            raise ReadinessTimeout(f"{what} was not ready after {timeout:.0f} s{extra}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.25)
-
-
-def process_start_time(pid: int) -> float | None:
-    """The start time of pid as the kernel reports it, or None if it does not exist."""
-    try:
-        return psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return None
-
-
-def group_alive(pgid: int) -> bool:
-    """True while any non-zombie process remains in the process group."""
-    for proc in psutil.process_iter(["status"]):
-        try:
-            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                return True
-        except (ProcessLookupError, psutil.Error):
-            continue
-    return False
-
-
-def kill_group(pgid: int, grace: float = 5.0, sig: int = signal.SIGTERM) -> None:
-    """Signal a process group (SIGTERM), then SIGKILL whatever is left after grace seconds."""
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not group_alive(pgid):
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-def tail(path: Path, lines: int = 5) -> str:
-    """The last lines of a log file, joined with ' | ' for one-line error messages."""
-    try:
-        text = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return " | ".join(text[-lines:])
-
-
-STAMP_WIDTH = len("2026-01-01T00:00:00.000000000Z\n")  # one fixed-width line per output line
-
-
-def stamp_now() -> str:
-    """RFC 3339 with nanoseconds in UTC, fixed width (what `kubectl logs --timestamps` shows)."""
-    now = time.time_ns()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now // 10**9)) + f".{now % 10**9:09d}Z"
-
-
-def _pump_stamped(pipe, log_path: Path) -> None:
-    """Copy a process's output to log_path, and each line's arrival time to log_path's .ts file.
-
-    The stamp is written before the line, so a reader never sees a line without its time.
-    Ends at the process's end of output; prints nothing, whatever happens.
-    """
-    try:
-        with pipe, open(log_path, "ab") as out, open(log_path.with_suffix(".ts"), "ab") as stamps:
-            while chunk := os.read(pipe.fileno(), 65536):
-                if lines := chunk.count(b"\n"):
-                    stamps.write((stamp_now() + "\n").encode() * lines)
-                    stamps.flush()
-                out.write(chunk)
-                out.flush()
-    except (OSError, ValueError):
-        pass
-
-
-@dataclass
-class ManagedProcess:
-    """One OS process started by a Run, in its own process group."""
-
-    name: str
-    argv: list[str]
-    popen: subprocess.Popen
-    log_path: Path
-    start_time: float
-    ports: dict[str, int] = field(default_factory=dict)
-    stop_signal: int = signal.SIGTERM
-
-    @property
-    def pid(self) -> int:
-        """The process ID."""
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        """True while the process has not exited."""
-        return self.popen.poll() is None
-
-    def log_tail(self, lines: int = 5) -> str:
-        """The last lines of this process's captured output."""
-        return tail(self.log_path, lines)
+from .processes import ManagedProcess, kill_group, process_start_time, pump_stamped
+from .waiting import wait_until
 
 
 class Run:
@@ -281,7 +120,7 @@ class Run:
             except OSError as err:
                 raise ComponentError(f"cannot start {name}: {err.strerror}: {argv[0]}") from None
         if stamped:
-            threading.Thread(target=_pump_stamped, args=(popen.stdout, log_path), name=f"output-{name}",
+            threading.Thread(target=pump_stamped, args=(popen.stdout, log_path), name=f"output-{name}",
                              daemon=True).start()
         proc = ManagedProcess(
             name=name,
@@ -382,79 +221,6 @@ class Run:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.stop(keep=True if exc_type is not None else None)  # a failed run keeps its directory
-
-
-@dataclass
-class CleanReport:
-    """What ``labkit clean`` found and did."""
-
-    stopped: list[str] = field(default_factory=list)
-    removed_runs: list[str] = field(default_factory=list)
-    active_runs: list[str] = field(default_factory=list)
-
-
-def _owner_alive(meta: dict) -> bool:
-    owner = meta.get("owner") or {}
-    pid, started = owner.get("pid"), owner.get("start_time")
-    if not isinstance(pid, int):
-        return False
-    now = process_start_time(pid)
-    return now is not None and started is not None and abs(now - started) < 1.0
-
-
-def iter_runs(root: Path | None = None) -> Iterator[tuple[Path, dict]]:
-    """Every run directory under root with its metadata (unreadable ones skipped)."""
-    base = root or runs_root()
-    for run_dir in sorted(base.glob("*/run.json")):
-        try:
-            yield run_dir.parent, json.loads(run_dir.read_text())
-        except (OSError, ValueError):
-            continue
-
-
-def recorded_processes(run_dir: Path) -> list[dict]:
-    """Every process a run ever started, as recorded in its processes.jsonl."""
-    try:
-        lines = (run_dir / PROCESS_LOG).read_text().splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a crash
-        if isinstance(rec, dict) and isinstance(rec.get("pid"), int):
-            out.append(rec)
-    return out
-
-
-def leftover_processes(run_dir: Path) -> list[dict]:
-    """Recorded processes still alive *with the same start time* (a recycled pid is not ours)."""
-    alive = []
-    for rec in recorded_processes(run_dir):
-        started = process_start_time(rec["pid"])
-        if started is not None and abs(started - float(rec.get("start_time", 0))) < 1.0:
-            alive.append(rec)
-    return alive
-
-
-def clean(root: Path | None = None, remove: bool = True) -> CleanReport:
-    """Stop leftovers of runs whose owner is gone (pid and start time must both match)."""
-    import shutil
-
-    report = CleanReport()
-    for run_dir, meta in iter_runs(root):
-        if _owner_alive(meta) and not meta.get("stopped"):
-            report.active_runs.append(run_dir.name)
-            continue
-        for rec in leftover_processes(run_dir):
-            kill_group(rec["pgid"], grace=3.0)
-            report.stopped.append(f"{rec.get('name')} (pid {rec['pid']}, run {run_dir.name})")
-        if remove:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            report.removed_runs.append(run_dir.name)
-    return report
 
 
 _current: Run | None = None

@@ -21,7 +21,8 @@ os.environ["LABKIT_HEADLESS"] = "1"  # kernels started by the tests make no widg
 os.environ["LABKIT_KEEP_RUNS"] = "1"  # the tests look into finished runs (leak scans, leftover processes)
 os.environ.setdefault("LABKIT_BUILD_DIR", str(_ROOT / "build"))
 
-from labkit.runtime import _owner_alive, iter_runs, leftover_processes, port_is_listening  # noqa: E402
+from labkit.cleanup import iter_runs, leftover_processes, owner_alive  # noqa: E402
+from labkit.waiting import port_is_listening  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 LABKIT = [sys.executable, "-m", "labkit.cli"]
@@ -32,7 +33,7 @@ def leftovers(include_active: bool = False) -> list[str]:
     (or whose owner is gone); with include_active, by any run at all."""
     found = []
     for run_dir, meta in iter_runs(Path(os.environ["LABKIT_RUNS_DIR"])):
-        if not include_active and not meta.get("stopped") and _owner_alive(meta):
+        if not include_active and not meta.get("stopped") and owner_alive(meta):
             continue  # a module-scoped lab still in use
         found += [f"{r['name']} pid {r['pid']} ({run_dir.name})" for r in leftover_processes(run_dir)]
     return found

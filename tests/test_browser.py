@@ -26,7 +26,7 @@ from conftest import REPO, leftovers
 
 from labkit.paths import NOTEBOOKS
 from labkit.results import read_results
-from labkit.runtime import free_port
+from labkit.waiting import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

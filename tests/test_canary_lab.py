@@ -14,7 +14,8 @@ from labkit.canary.act import watch
 from labkit.canary.check import WatchConfig
 from labkit.canary.lab import CANARY, start_lab
 from labkit.prometheus import Prometheus, find_prometheus
-from labkit.runtime import Run, free_port, port_is_listening
+from labkit.runtime import Run
+from labkit.waiting import free_port, port_is_listening
 
 pytestmark = pytest.mark.skipif(not shutil.which("prometheus"),
                                 reason="prometheus is not installed (make system installs it)")

@@ -18,7 +18,8 @@ from labkit.cluster import start_cluster
 from labkit.cluster.tls import client_context
 from labkit.kube import rollout
 from labkit.kube.rollout import RolloutTimeout
-from labkit.runtime import Run, port_is_listening
+from labkit.runtime import Run
+from labkit.waiting import port_is_listening
 
 NS = "default"
 
@@ -310,7 +311,7 @@ def test_cluster_serve_runs_in_the_foreground_and_stops_every_pod_on_sigterm(tmp
         (pod,) = rollout.ready_pods(api, "tiny", NS)
         assert rollout.proxy_get(api, pod.metadata.name, 8080, "healthz", NS)[0] == 200
         assert stop_serve(proc) == 0
-    from labkit.runtime import iter_runs, leftover_processes
+    from labkit.cleanup import iter_runs, leftover_processes
 
     (run_dir, _), = list(iter_runs(tmp_path))
     assert leftover_processes(run_dir) == []

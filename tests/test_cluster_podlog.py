@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labkit.cluster import podlog
-from labkit.runtime import STAMP_WIDTH
+from labkit.processes import STAMP_WIDTH
 
 
 def write(path, lines_and_stamps):

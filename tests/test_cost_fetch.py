@@ -114,7 +114,7 @@ def test_cli_against_an_endpoint_url_with_nothing_seeded_exits_1(endpoint):
 
 
 def test_cli_against_a_dead_endpoint_exits_1_with_one_line():
-    from labkit.runtime import free_port
+    from labkit.waiting import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.run([*LABKIT, "cost", "check", "--endpoint-url", url], capture_output=True,

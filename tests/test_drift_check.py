@@ -12,7 +12,8 @@ from conftest import LABKIT
 from labkit.aws import EmbeddedAWS
 from labkit.drift import check_drift, fetch_groups, make_rule
 from labkit.errors import InputError
-from labkit.runtime import Run, free_port
+from labkit.runtime import Run
+from labkit.waiting import free_port
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from conftest import cluster_serve, stop_serve
 from kubernetes import client, watch
 from kubernetes import config as kube_config
 
+from labkit.cleanup import iter_runs, leftover_processes
 from labkit.kube.kubectl import find_kubectl
-from labkit.runtime import iter_runs, leftover_processes
 
 OLDEST = Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.31")
 BINARIES = [pytest.param("venv", id="kubectl-venv")]

@@ -12,7 +12,8 @@ from labkit.errors import InputError
 from labkit.logs import correlate
 from labkit.logs.explore import window_tradeoff
 from labkit.logs.lab import SOLUTION_HANDLER, check_fix, start_lab
-from labkit.runtime import Run, port_is_listening
+from labkit.runtime import Run
+from labkit.waiting import port_is_listening
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from conftest import cluster_serve, file_contents, leftovers, stop_serve
 
 from labkit.paths import NOTEBOOKS
 from labkit.results import read_results
-from labkit.runtime import port_is_listening
+from labkit.waiting import port_is_listening
 
 LAB01 = NOTEBOOKS / "01_detect-cost-anomalies.ipynb"
 TIMEOUT = 300
@@ -55,7 +55,8 @@ def test_lab01_failing_midway_still_releases_the_endpoint(tmp_path):
 PROCESS_NB = """
 import os, signal, sys
 from labkit.results import record
-from labkit.runtime import current_run, free_port, http_probe
+from labkit.runtime import current_run
+from labkit.waiting import free_port, http_probe
 port = free_port()
 proc = current_run("nbtest").start_process("web", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
                                            ready=http_probe(f"http://127.0.0.1:{port}/"))

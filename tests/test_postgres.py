@@ -13,9 +13,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from labkit.cleanup import leftover_processes
 from labkit.paths import REPO
 from labkit.postgres import start_postgres
-from labkit.runtime import Run, leftover_processes, port_is_listening
+from labkit.runtime import Run
+from labkit.waiting import port_is_listening
 
 
 def test_when_started_then_passwords_are_checked_and_the_server_stops_with_the_run():

@@ -16,17 +16,11 @@ import psutil
 import pytest
 from conftest import LABKIT
 
+from labkit.cleanup import clean, leftover_processes
 from labkit.errors import ComponentError, ReadinessTimeout
-from labkit.runtime import (
-    Run,
-    clean,
-    free_port,
-    http_probe,
-    leftover_processes,
-    port_is_listening,
-    process_start_time,
-    wait_until,
-)
+from labkit.processes import process_start_time
+from labkit.runtime import Run
+from labkit.waiting import free_port, http_probe, port_is_listening, wait_until
 
 HTTP_SERVER = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1"]
 
@@ -95,7 +89,8 @@ def test_when_two_runs_start_then_directories_and_ports_differ(tmp_path):
 OWNER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from labkit.runtime import Run, http_probe
+    from labkit.runtime import Run
+    from labkit.waiting import http_probe
     port = int(sys.argv[2])
     run = Run("owner", root=Path(sys.argv[1]))
     p = run.start_process("web", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],

@@ -12,7 +12,7 @@ from conftest import LABKIT, file_contents
 
 from labkit.exercises import LearnerCrash
 from labkit.kube import psql, rollout
-from labkit.runtime import Run, port_is_listening
+from labkit.runtime import Run
 from labkit.secrets.act import read_current
 from labkit.secrets.check import verify
 from labkit.secrets.creds import (
@@ -25,6 +25,7 @@ from labkit.secrets.creds import (
 )
 from labkit.secrets.lab import start_lab
 from labkit.secrets.probes import check_probe_exercise
+from labkit.waiting import port_is_listening
 
 
 def test_passwords_fingerprints_and_the_leak_finder():

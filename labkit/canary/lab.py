@@ -21,7 +21,8 @@ from ..kube import manifests, rollout
 from ..kube.load import Load
 from ..paths import LABS
 from ..prometheus import Prometheus, start_kubernetes_prometheus
-from ..runtime import Run, wait_until
+from ..runtime import Run
+from ..waiting import wait_until
 
 LAB = LABS / "05-canary-rollback"
 STABLE, CANARY = "myapp-stable", "myapp-canary"

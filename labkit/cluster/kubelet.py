@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..paths import write_private
-from ..runtime import ManagedProcess, free_port
+from ..processes import ManagedProcess
+from ..waiting import free_port
 from .objects import now
 from .programs import argv_for, image_env
 from .services import expand, service_env

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from ..runtime import STAMP_WIDTH, stamp_now
+from ..processes import STAMP_WIDTH, stamp_now
 
 
 class Reader:

@@ -19,7 +19,8 @@ from typing import Any
 from ..errors import ComponentError
 from ..httpserver import QuietHTTPServer
 from ..paths import write_private
-from ..runtime import LOCALHOST, Run, http_probe, wait_until
+from ..runtime import Run
+from ..waiting import LOCALHOST, http_probe, wait_until
 from .controllers import Controllers
 from .events import Recorder
 from .handler import Handler

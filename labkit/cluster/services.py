@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..runtime import LOCALHOST
+from ..waiting import LOCALHOST
 from .objects import now
 from .store import NotFound
 

@@ -21,7 +21,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from ..runtime import Run, wait_until
+from ..runtime import Run
+from ..waiting import wait_until
 
 
 def service_get(api_client, service: str, path: str, namespace: str = "default",

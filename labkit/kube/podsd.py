@@ -19,7 +19,8 @@ from typing import Any
 from kubernetes import client
 
 from ..httpserver import QuietHTTPServer
-from ..runtime import LOCALHOST, Run
+from ..runtime import Run
+from ..waiting import LOCALHOST
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 

@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def running_lab_logs() -> Path:
     """The service-logs directory of the newest Lab 02 run that is still active."""
-    from ..runtime import iter_runs
+    from ..cleanup import iter_runs
 
     for run_dir, meta in sorted(iter_runs(), key=lambda r: r[0].stat().st_mtime, reverse=True):
         logs = run_dir / "service-logs"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..errors import ComponentError, InputError
 from ..paths import LABS
-from ..runtime import Run, free_port, http_probe, wait_until
+from ..runtime import Run
+from ..waiting import free_port, http_probe, wait_until
 from .result import Correlation
 
 LAB = LABS / "02-log-correlation"

@@ -72,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _lab_info(lab_dir: str | None) -> dict:
-    from ..runtime import iter_runs
+    from ..cleanup import iter_runs
 
     if lab_dir:
         path = Path(lab_dir) / LAB_FILE

@@ -24,7 +24,7 @@ from kubernetes import client
 
 from ..exercises import learner
 from ..kube import manifests, rollout
-from ..runtime import wait_until
+from ..waiting import wait_until
 from .act import patch_k8s_secret, read_current
 from .creds import new_password
 from .lab import MANIFESTS

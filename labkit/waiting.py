@@ -1,0 +1,72 @@
+"""Waiting with a deadline: free ports on 127.0.0.1, readiness probes, and `wait_until`."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+from .errors import ComponentError, ReadinessTimeout
+
+LOCALHOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOCALHOST, 0))
+        return sock.getsockname()[1]
+
+
+def port_is_listening(port: int, host: str = LOCALHOST) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def tcp_probe(port: int, host: str = LOCALHOST) -> Callable[[], bool]:
+    """A readiness probe that passes once host:port accepts connections."""
+    return lambda: port_is_listening(port, host)
+
+
+def http_probe(url: str, status: int = 200, context: ssl.SSLContext | None = None) -> Callable[[], bool]:
+    """A readiness probe that passes once GET url answers the given status (HTTPS: trusting context)."""
+
+    def probe() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=1.0, context=context) as resp:
+                return resp.status == status
+        except urllib.error.HTTPError as err:
+            return err.code == status
+        except (OSError, ValueError):
+            return False
+
+    return probe
+
+
+def wait_until(
+    probe: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    alive: Callable[[], bool] | None = None,
+    detail: Callable[[], str] | None = None,
+) -> float:
+    """Poll probe until it passes; return the seconds waited or raise ReadinessTimeout."""
+    start = time.monotonic()
+    delay = 0.02
+    while True:
+        if probe():
+            return time.monotonic() - start
+        if alive is not None and not alive():
+            extra = f": {detail()}" if detail else ""
+            raise ComponentError(f"{what} exited before it became ready{extra}")
+        if time.monotonic() - start > timeout:
+            extra = f" ({detail()})" if detail else ""
+            raise ReadinessTimeout(f"{what} was not ready after {timeout:.0f} s{extra}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
