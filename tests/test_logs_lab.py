@@ -10,8 +10,9 @@ from conftest import LABKIT
 
 from labkit.errors import InputError
 from labkit.logs import correlate
-from labkit.logs.explore import window_tradeoff
-from labkit.logs.lab import SOLUTION_HANDLER, check_fix, start_lab
+from labkit.logs.exercise import check_fix
+from labkit.logs.lab import SOLUTION_HANDLER, start_lab
+from labkit.logs.replay import window_tradeoff
 from labkit.runtime import Run
 from labkit.waiting import port_is_listening
 

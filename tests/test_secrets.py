@@ -23,8 +23,8 @@ from labkit.secrets.creds import (
     new_password,
     set_password,
 )
+from labkit.secrets.exercise import check_probe_exercise
 from labkit.secrets.lab import start_lab
-from labkit.secrets.probes import check_probe_exercise
 from labkit.waiting import port_is_listening
 
 
@@ -202,7 +202,7 @@ def test_the_probe_exercise_fails_a_liveness_probe_on_the_database_and_calls_a_r
 
 
 def test_a_sample_the_monitor_could_not_take_is_no_failure_and_resets_nothing():
-    from labkit.secrets.explore import replay
+    from labkit.secrets.replay import replay
 
     rows = [{"t": t, "pod": "p", "healthz": ok, "db": ok} for t, ok in
             [(1, True), (2, None), (3, True), (4, False), (5, None), (6, False), (7, True)]]

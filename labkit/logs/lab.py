@@ -16,7 +16,6 @@ from ..errors import ComponentError, InputError
 from ..paths import LABS
 from ..runtime import Run
 from ..waiting import free_port, http_probe, wait_until
-from .result import Correlation
 
 LAB = LABS / "02-log-correlation"
 SERVICES_DIR = LAB / "services"
@@ -152,14 +151,6 @@ def start_lab(run: Run, email_timeout_s: float = 0.3, retry_after_s: float = 1.0
                           cwd=SERVICES_DIR, ready=http_probe(f"{urls[name]}/healthz"), timeout=timeout,
                           ports={"http": ports[name]})
     return LogLab(run, log_dir, urls, handler, retry_after_s=retry_after_s)
-
-
-def check_fix(result: Correlation) -> bool:
-    """The exercise checker: the timeout is a traced email_timeout event, nothing unpaired or untraced.
-    It raises only if it is broken itself (labkit.exercises.grade reports that apart from "not yet")."""
-    names = [e.event for e in result.events]
-    return ("email_timeout" in names and not result.unpaired_attempts
-            and not result.suspects and not result.missing_services)
 
 
 def run_cli(trace_id: str, log_dir: Path, grace_ms: int = 2000) -> int:
