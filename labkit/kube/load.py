@@ -158,6 +158,17 @@ class Load:
         """Requests sent in [since, until), for one Service or all."""
         return len(self._rows(since, until, service))
 
+    def failure_kinds(self, since: float = 0.0, until: float = float("inf"),
+                      service: str | None = None) -> dict[str, int]:
+        """Failed requests in [since, until) by kind: 5xx (the app answered with an error), 4xx,
+        routing (no Ready endpoint), timeout and transport (the request did not come back)."""
+        kinds: dict[str, int] = {}
+        for r in self._rows(since, until, service):
+            if not r["ok"]:
+                kind = r["error"] or (f"{r['status'] // 100}xx" if r["status"] else "transport")
+                kinds[kind] = kinds.get(kind, 0) + 1
+        return kinds
+
     def failures(self, since: float = 0.0, until: float = float("inf"), service: str | None = None) -> int:
         """Failed requests (5xx, routing errors, timeouts) in [since, until)."""
         return sum(1 for r in self._rows(since, until, service) if not r["ok"])

@@ -238,5 +238,6 @@ def failure_window(load: Load, lab: SecretsLab, strategy: str) -> dict[str, Any]
     end = time.time()
     load.drain(end)  # requests still in flight at the end belong to the window too
     return {"strategy": strategy, "ok": result.ok, "failed_step": result.failed_step,
-            "failed": load.failures(start, end), "requests": load.count(start, end),
+            "failed": load.failures(start, end), "failed_by": load.failure_kinds(start, end),
+            "requests": load.count(start, end),
             "start": start, "end": end, "steps": result.step_times}
