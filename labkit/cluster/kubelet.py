@@ -2,73 +2,28 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..paths import write_private
-from ..processes import ManagedProcess
 from ..waiting import free_port
+from .container import PROBES, Container, container_status
 from .objects import now
-from .programs import argv_for, image_env
-from .services import expand, service_env
+from .podconfig import NODE, ConfigError, PodConfig, remove_files
+from .probes import run_probe
+from .programs import argv_for
+from .services import expand
 from .store import NotFound
 
 if TYPE_CHECKING:
     from .server import LocalCluster
 
 TICK = 0.05
-NODE = "labkit-local"
-PROBES = ("startup", "readiness", "liveness")
-# What a container runtime gives a process whose image sets no PATH.
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-class ConfigError(Exception):
-    """The pod cannot start yet: a missing Secret or key, an unknown image."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-
-
-@dataclass
-class Container:
-    """One container's runtime state."""
-
-    spec: dict[str, Any]
-    proc: ManagedProcess | None = None
-    restarts: int = 0
-    ready: bool = False
-    started_at: str | None = None
-    started_mono: float = 0.0
-    waiting: tuple[str, str] | None = ("ContainerCreating", "")
-    last_terminated: dict[str, Any] | None = None
-    next_start: float = 0.0
-    started: bool = False  # the startup probe has passed (or there is none)
-    probes: dict[str, dict[str, float]] = field(default_factory=dict)  # kind -> next, successes, failures
-    kill_deadline: float | None = None  # killed by a probe: SIGKILL after the grace period
-    env: dict[str, str] = field(default_factory=dict)
-    full_env: dict[str, str] = field(default_factory=dict)
-    root: Path | None = None
-
-    @property
-    def name(self) -> str:
-        """The container's name in the pod spec."""
-        return self.spec["name"]
 
 
 class PodRuntime:
@@ -91,6 +46,7 @@ class PodRuntime:
         self._ref = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": self.name, "namespace": self.ns,
                                                                      "uid": self.uid}}
         self.thread = threading.Thread(target=self._main, name=f"pod-{self.name}", daemon=True)
+        self.config = PodConfig(cluster.store, self.ns, self.name, self.spec, self.ports, cluster.services.local_port)
 
     def _event(self, reason: str, message: str, c: Container | None = None, warning: bool = False,
                component: str = "kubelet") -> None:
@@ -127,99 +83,14 @@ class PodRuntime:
             self._publish()
 
     # -- containers -------------------------------------------------------
-    def _resolve_env(self, c: Container) -> dict[str, str]:
-        """The container's environment, in Kubernetes' order: the runtime's own variables, the
-        Services of the namespace, envFrom, then env - each value with $(VAR) expanded against
-        what is defined before it."""
-        env = {"PATH": os.environ.get("PATH") or DEFAULT_PATH, "HOSTNAME": self.name, "POD_NAME": self.name,
-               "POD_NAMESPACE": self.ns, "PYTHONUNBUFFERED": "1"}
-        own = [p["containerPort"] for p in c.spec.get("ports") or []]
-        if own:
-            env["PORT"] = str(self.ports[own[0]])
-        for port in own:
-            env[f"PORT_{port}"] = str(self.ports[port])
-        env.update(image_env(c.spec.get("image", ""), self.ports))
-        if self.spec.get("enableServiceLinks", True):
-            env.update(service_env(self.cluster.store.list("services", self.ns), self.cluster.services.local_port))
-        for src in c.spec.get("envFrom") or []:
-            for kind, read in (("secretRef", self._secret), ("configMapRef", self._configmap)):
-                ref = src.get(kind) or {}
-                if ref.get("name"):
-                    data = read(ref["name"], ref.get("optional", False))
-                    env.update({src.get("prefix", "") + k: v for k, v in (data or {}).items()})
-        for e in c.spec.get("env") or []:
-            if "valueFrom" not in e or e.get("valueFrom") is None:
-                env[e["name"]] = expand(e.get("value") or "", env)
-                continue
-            vf = e["valueFrom"]
-            for kind, read in (("secretKeyRef", self._secret), ("configMapKeyRef", self._configmap)):
-                if vf.get(kind):
-                    ref = vf[kind]
-                    data = read(ref.get("name", ""), ref.get("optional", False))
-                    if data is None:
-                        continue
-                    if ref.get("key") not in data:
-                        if ref.get("optional"):
-                            continue
-                        what = "Secret" if kind == "secretKeyRef" else "ConfigMap"
-                        raise ConfigError("CreateContainerConfigError",
-                                          f"couldn't find key {ref.get('key')} in {what} {self.ns}/{ref.get('name')}")
-                    env[e["name"]] = data[ref["key"]]
-            if vf.get("fieldRef"):
-                path = vf["fieldRef"].get("fieldPath")
-                env[e["name"]] = {"metadata.name": self.name, "metadata.namespace": self.ns,
-                                  "status.podIP": "127.0.0.1", "status.hostIP": "127.0.0.1",
-                                  "spec.nodeName": NODE}.get(path, "")
-        return env
-
-    def _configmap(self, name: str, optional: bool) -> dict[str, str] | None:
-        try:
-            return dict(self.cluster.store.get("configmaps", self.ns, name).get("data") or {})
-        except NotFound:
-            if optional:
-                return None
-            raise ConfigError("CreateContainerConfigError", f'configmap "{name}" not found') from None
-
-    def _volumes(self, c: Container) -> Path:
-        """The container's root directory, with its configMap, secret and emptyDir mounts written in.
-
-        A local container shares the machine's filesystem; the images labkit maps read their
-        well-known paths (a database's data directory, its init scripts) under this root."""
-        root = self.cluster.run.dir / "pods" / f"{self.ns}.{self.name}" / c.name
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        volumes = {v.get("name"): v for v in self.spec.get("volumes") or []}
-        for mount in c.spec.get("volumeMounts") or []:
-            volume = volumes.get(mount.get("name"))
-            if volume is None:
-                raise ConfigError("CreateContainerConfigError", f'volume "{mount.get("name")}" is not defined')
-            target = root / str(mount.get("mountPath", "")).lstrip("/")
-            target.mkdir(parents=True, exist_ok=True)
-            files: dict[str, str] | None = {}
-            if volume.get("configMap"):
-                files = self._configmap(volume["configMap"].get("name", ""), volume["configMap"].get("optional", False))
-            elif volume.get("secret"):
-                files = self._secret(volume["secret"].get("secretName", ""), volume["secret"].get("optional", False))
-            for key, value in (files or {}).items():
-                write_private(target / key, value)
-        return root
-
-    def _secret(self, name: str, optional: bool) -> dict[str, str] | None:
-        try:
-            secret = self.cluster.store.get("secrets", self.ns, name)
-        except NotFound:
-            if optional:
-                return None
-            raise ConfigError("CreateContainerConfigError", f'secret "{name}" not found') from None
-        return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (secret.get("data") or {}).items()}
-
     def _start(self, c: Container) -> None:
         try:
             argv = argv_for(c.spec)
         except LookupError as err:
             raise ConfigError("ErrImagePull", str(err)) from None
-        c.env = self._resolve_env(c)  # read now: a pod sees the Secret as it is at start
+        c.env = self.config.env(c.spec)  # read now: a pod sees the Secret as it is at start
         argv = [expand(a, c.env) for a in argv]
-        root = self._volumes(c)
+        root = self.config.volumes(c.spec, self.cluster.run.dir / "pods" / f"{self.ns}.{self.name}" / c.name)
         workdir = c.spec.get("workingDir")
         log_name = f"{self.ns}.{self.name}.{c.name}.{c.restarts}"
         self._event("Pulled", f'Container image "{c.spec.get("image", "")}" already present on machine', c)
@@ -298,7 +169,7 @@ class PodRuntime:
                 continue
             probe = c.spec[f"{kind}Probe"]
             state["next"] = time.monotonic() + float(probe.get("periodSeconds", 10))
-            ok, why = self._check(probe, c)
+            ok, why = run_probe(probe, lambda port: self.host_port(port, c), c.full_env, c.root)
             if ok:
                 state["successes"], state["failures"] = state["successes"] + 1, 0
             else:
@@ -330,43 +201,6 @@ class PodRuntime:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(c.proc.pid, signal.SIGTERM)
 
-    def _check(self, probe: dict[str, Any], c: Container) -> tuple[bool, str]:
-        """Run one probe (httpGet, tcpSocket or exec) as the kubelet does; (passed, why not)."""
-        timeout = float(probe.get("timeoutSeconds", 1))
-        if probe.get("exec"):
-            argv = (probe["exec"].get("command") or [])
-            if not argv:
-                return False, "exec probe has no command"
-            try:
-                done = subprocess.run(argv, env=c.full_env, cwd=str(c.root) if c.root else None, timeout=timeout,
-                                      stdin=subprocess.DEVNULL, capture_output=True, text=True)
-            except subprocess.TimeoutExpired:
-                return False, f"command timed out after {timeout:g}s"
-            except OSError as err:
-                return False, f"exec failed: {err}"
-            return done.returncode == 0, (done.stdout + done.stderr).strip()[-200:] or f"exit code {done.returncode}"
-        if probe.get("tcpSocket"):
-            port = self.host_port(probe["tcpSocket"].get("port"), c)
-            if not port:
-                return False, "no such port"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=timeout).close()
-                return True, ""
-            except OSError as err:
-                return False, f"dial tcp 127.0.0.1:{port}: {err}"
-        get = probe.get("httpGet") or {}
-        port = self.host_port(get.get("port"), c)
-        if not port:
-            return False, "no such port"
-        url = f"http://127.0.0.1:{port}{get.get('path', '/')}"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
-                return 200 <= resp.status < 400, f"HTTP probe failed with statuscode: {resp.status}"
-        except urllib.error.HTTPError as err:
-            return 200 <= err.code < 400, f"HTTP probe failed with statuscode: {err.code}"
-        except (OSError, ValueError) as err:
-            return False, f'Get "{url}": {getattr(err, "reason", None) or err}'
-
     def _shutdown(self) -> None:
         for c in self.containers:
             c.ready = False
@@ -390,7 +224,7 @@ class PodRuntime:
             self.cluster.run.stop_process(proc)
         for c in self.containers:
             c.proc = None
-        self._remove_files()
+        remove_files(self.cluster.run.dir / "pods" / f"{self.ns}.{self.name}")
         with self.cluster.store.lock:
             try:
                 if self.cluster.store.get("pods", self.ns, self.name)["metadata"]["uid"] == self.uid:
@@ -398,42 +232,14 @@ class PodRuntime:
             except NotFound:
                 pass
 
-    def _remove_files(self) -> None:
-        """The pod's directory goes with the pod (emptyDir semantics), and what its links point
-        at in the temp dir (a database's data kept where its server account can reach it)."""
-        pod_dir = self.cluster.run.dir / "pods" / f"{self.ns}.{self.name}"
-        if not pod_dir.is_dir():
-            return
-        temp = Path(tempfile.gettempdir()).resolve()
-        for path in pod_dir.rglob("*"):
-            if path.is_symlink():
-                target = path.resolve()
-                if target.parent.parent == temp and target.parent.name.startswith("labkit-"):
-                    shutil.rmtree(target.parent, ignore_errors=True)
-        shutil.rmtree(pod_dir, ignore_errors=True)
-
     # -- status -----------------------------------------------------------
     def ready(self) -> bool:
         """Every container is ready and the pod is not stopping."""
         return all(c.ready for c in self.containers) and not self._stop.is_set()
 
-    def _container_status(self, c: Container) -> dict[str, Any]:
-        if c.proc is not None:
-            state: dict[str, Any] = {"running": {"startedAt": c.started_at}}
-        elif c.waiting and c.waiting[0] == "Terminated" and c.last_terminated:
-            state = {"terminated": c.last_terminated}
-        else:
-            reason, message = c.waiting or ("ContainerCreating", "")
-            state = {"waiting": {"reason": reason, "message": message}}
-        status = {"name": c.name, "image": c.spec.get("image", ""), "imageID": "", "ready": c.ready,
-                  "restartCount": c.restarts, "started": c.proc is not None and c.started, "state": state,
-                  "containerID": f"local://{c.proc.pid}" if c.proc else None}
-        status["lastState"] = {"terminated": c.last_terminated} if c.last_terminated else {}
-        return status
-
     def _publish(self) -> None:
         """Write the pod's status (and its port map) to the store."""
-        statuses = [self._container_status(c) for c in self.containers]
+        statuses = [container_status(c) for c in self.containers]
         running = all(c.proc is not None for c in self.containers)
         ready = self.ready()
         stamp = now()
