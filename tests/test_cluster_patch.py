@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.cluster.objects import matches
 from labkit.cluster.patch import PatchError, json_patch, merge_patch, strategic_merge
+from labkit.cluster.selectors import matches
 
 POD = {"spec": {"containers": [
     {"name": "app", "image": "a:1", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..httpserver import log_error
 from . import openapi, protobuf, resources, tables, watch
-from .objects import Invalid, matches, now
+from .invalid import Invalid
+from .objects import now
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .requests import (
     PATCH_TYPES,
@@ -30,6 +31,7 @@ from .requests import (
     status_body,
 )
 from .resources import Resource
+from .selectors import matches
 from .store import Conflict, NotFound
 from .subresources import Subresources
 

@@ -16,6 +16,9 @@ import re
 import uuid
 from typing import Any
 
+from .invalid import Invalid, require
+from .podspec import default_pod_spec, validate_pod_spec
+
 KINDS = {
     "secrets": ("v1", "Secret"),
     "pods": ("v1", "Pod"),
@@ -30,29 +33,9 @@ KINDS = {
 CLUSTER_SCOPED = {"namespaces"}
 
 
-class Invalid(ValueError):
-    """An object the API refuses: 422 Unprocessable Entity, naming the field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 def now() -> str:
     """RFC 3339 in UTC, seconds (what Kubernetes writes in timestamps)."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _require(obj: Any, path: str, kind: type | tuple = dict) -> Any:
-    node = obj
-    for part in path.split("."):
-        if not isinstance(node, dict) or node.get(part) is None:
-            raise Invalid(path, "Required value")
-        node = node[part]
-    if not isinstance(node, kind):
-        raise Invalid(path, f"must be {getattr(kind, '__name__', kind)}")
-    return node
 
 
 def _labels(value: Any, field: str) -> dict[str, str]:
@@ -61,83 +44,6 @@ def _labels(value: Any, field: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise Invalid(field, "must be a map of string to string")
     return value
-
-
-def validate_pod_spec(spec: Any, field: str) -> None:
-    """Containers named, images given, ports integers, env well-formed."""
-    containers = _require({"spec": spec}, "spec.containers", list) if isinstance(spec, dict) else None
-    if spec is None or not isinstance(spec, dict):
-        raise Invalid(field, "Required value")
-    if not containers:
-        raise Invalid(f"{field}.containers", "Required value: at least one container")
-    seen = set()
-    for i, c in enumerate(containers):
-        where = f"{field}.containers[{i}]"
-        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
-            raise Invalid(f"{where}.name", "Required value")
-        if c["name"] in seen:
-            raise Invalid(f"{where}.name", f"Duplicate value: {c['name']!r}")
-        seen.add(c["name"])
-        if not c.get("image") and not c.get("command"):
-            raise Invalid(f"{where}.image", "Required value")
-        for j, p in enumerate(c.get("ports") or []):
-            if not isinstance(p, dict) or type(p.get("containerPort")) is not int or not 0 < p["containerPort"] < 65536:
-                raise Invalid(f"{where}.ports[{j}].containerPort", "must be an integer between 1 and 65535")
-        for j, e in enumerate(c.get("env") or []):
-            if not isinstance(e, dict) or not isinstance(e.get("name"), str) or not e["name"]:
-                raise Invalid(f"{where}.env[{j}].name", "Required value")
-            if "value" in e and e["value"] is not None and not isinstance(e["value"], str):
-                raise Invalid(f"{where}.env[{j}].value", "must be a string")
-        for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
-            _validate_probe(c.get(kind), f"{where}.{kind}", kind)
-
-
-def _validate_probe(probe: Any, where: str, kind: str) -> None:
-    """One handler (httpGet, tcpSocket or exec); thresholds as the API server allows them."""
-    if probe is None:
-        return
-    if not isinstance(probe, dict):
-        raise Invalid(where, "must be an object")
-    if probe.get("grpc") is not None:
-        raise Invalid(f"{where}.grpc", "Unsupported value: the local cluster runs httpGet, tcpSocket and exec probes")
-    handlers = [h for h in ("httpGet", "tcpSocket", "exec") if probe.get(h) is not None]
-    if len(handlers) != 1:
-        raise Invalid(where, "Required value: must specify exactly one handler type (httpGet, tcpSocket, exec)")
-    for key in ("periodSeconds", "failureThreshold", "successThreshold", "timeoutSeconds"):
-        if key in probe and (type(probe[key]) is not int or probe[key] < 1):
-            raise Invalid(f"{where}.{key}", "must be greater than or equal to 1")
-    if kind != "readinessProbe" and probe.get("successThreshold", 1) != 1:
-        raise Invalid(f"{where}.successThreshold", "must be 1")
-
-
-def _default_container(c: dict) -> None:
-    c.setdefault("imagePullPolicy", "IfNotPresent")
-    c.setdefault("terminationMessagePath", "/dev/termination-log")
-    c.setdefault("terminationMessagePolicy", "File")
-    c.setdefault("resources", {})
-    for p in c.get("ports") or []:
-        p.setdefault("protocol", "TCP")
-    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
-        probe = c.get(kind)
-        if not isinstance(probe, dict):
-            continue
-        for key, value in (("periodSeconds", 10), ("failureThreshold", 3), ("successThreshold", 1),
-                           ("timeoutSeconds", 1), ("initialDelaySeconds", 0)):
-            probe.setdefault(key, value)
-        if isinstance(probe.get("httpGet"), dict):
-            probe["httpGet"].setdefault("path", "/")
-            probe["httpGet"].setdefault("scheme", "HTTP")
-
-
-def default_pod_spec(spec: dict) -> None:
-    """Fill in a pod spec's defaults, as the API server does on create."""
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("schedulerName", "default-scheduler")
-    spec.setdefault("securityContext", {})
-    for c in spec["containers"]:
-        _default_container(c)
 
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -201,7 +107,7 @@ def _namespace(obj: dict) -> None:
 
 
 def _event(obj: dict) -> None:
-    _require(obj, "involvedObject")
+    require(obj, "involvedObject")
     obj.setdefault("type", "Normal")
     obj.setdefault("count", 1)
     obj.setdefault("source", {})
@@ -237,7 +143,7 @@ def _endpoints(obj: dict) -> None:
 
 
 def _service(obj: dict, old: dict | None) -> None:
-    spec = _require(obj, "spec")
+    spec = require(obj, "spec")
     spec.setdefault("type", "ClusterIP")
     if spec["type"] not in ("ClusterIP", "NodePort", "LoadBalancer"):
         raise Invalid("spec.type", f"Unsupported value: {spec['type']!r}: the local cluster serves ClusterIP")
@@ -279,12 +185,12 @@ def _pod(obj: dict) -> None:
 
 
 def _workload(obj: dict, kind: str) -> None:
-    spec = _require(obj, "spec")
-    selector = _require(obj, "spec.selector")
+    spec = require(obj, "spec")
+    selector = require(obj, "spec.selector")
     match = _labels(selector.get("matchLabels"), "spec.selector.matchLabels")
     if not match:
         raise Invalid("spec.selector.matchLabels", "Required value")
-    template = _require(obj, "spec.template")
+    template = require(obj, "spec.template")
     tlabels = _labels((template.get("metadata") or {}).get("labels"), "spec.template.metadata.labels")
     if any(tlabels.get(k) != v for k, v in match.items()):
         raise Invalid("spec.template.metadata.labels", "`selector` does not match template `labels`")
@@ -312,45 +218,3 @@ def _deployment(obj: dict) -> None:
 
 def _replicaset(obj: dict) -> None:
     _workload(obj, "ReplicaSet")
-
-
-def matches(labels: dict[str, str], selector: str | None) -> bool:
-    """A label selector: a=b, a!=b, a (exists), !a, a in (x,y), a notin (x,y) - comma = and."""
-    if not selector:
-        return True
-    for term in _split(selector):
-        term = term.strip()
-        if " notin " in term or " in " in term:
-            key, _, rest = term.partition(" notin " if " notin " in term else " in ")
-            values = {v.strip() for v in rest.strip().strip("()").split(",")}
-            has = labels.get(key.strip()) in values
-            if has == (" notin " in term):
-                return False
-        elif "!=" in term:
-            key, value = term.split("!=", 1)
-            if labels.get(key.strip()) == value.strip():
-                return False
-        elif "=" in term:
-            key, value = term.split("==", 1) if "==" in term else term.split("=", 1)
-            if labels.get(key.strip()) != value.strip():
-                return False
-        elif term.startswith("!"):
-            if term[1:].strip() in labels:
-                return False
-        elif term and term not in labels:
-            return False
-    return True
-
-
-def _split(selector: str) -> list[str]:
-    """Split on commas outside parentheses."""
-    out, depth, cur = [], 0, ""
-    for ch in selector:
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    return [*out, cur]

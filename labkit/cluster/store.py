@@ -14,7 +14,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .objects import matches, now, prepare
+from .objects import now, prepare
+from .selectors import matches
 
 EVENT_LOG = 20000
 

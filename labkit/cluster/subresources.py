@@ -9,7 +9,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from . import execws, podlog, watch
-from .objects import Invalid
+from .invalid import Invalid
 from .requests import ApiError, Target, not_found
 from .store import NotFound
 
