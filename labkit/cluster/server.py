@@ -128,7 +128,7 @@ class LocalCluster:
                         pass
 
     def _control_loop(self) -> None:
-        controllers = Controllers(self)
+        controllers = Controllers(self.store, self.events, self.sync_pods)
         while not self._stop.is_set():
             try:
                 controllers.reconcile()
