@@ -12,8 +12,8 @@ from conftest import LABKIT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labkit.cost.data import load_input
 from labkit.cost.detect import LEVEL_SHIFT, NEW_SPEND, CostRules, detect
+from labkit.cost.responses import load_input
 from labkit.errors import InputError
 
 START = dt.date(2024, 2, 1)
@@ -148,7 +148,7 @@ def test_new_spend_from_zero_is_reported_from_its_first_day_and_its_end_is_not_a
 
 
 def test_a_level_shift_is_reported_from_the_day_it_began_while_it_lasts_and_its_percentage_agrees():
-    from labkit.cost.data import parse_results
+    from labkit.cost.responses import parse_results
 
     values = [10.0 + (i % 2) for i in range(20)] + [40.0] * 12 + [10.0] * 6
     costs = parse_results(series(values, "Amazon RDS"))

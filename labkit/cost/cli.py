@@ -64,10 +64,10 @@ def run_check(args: argparse.Namespace) -> int:
     from ..runtime import Run
     from .acks import acknowledge, read_acks
     from .check import check
-    from .data import load_input
     from .detect import CostRules
     from .fetch import fetch_daily_costs
     from .lab import parse_today
+    from .responses import load_input
     from .sample import responses, sample_costs, with_spike
 
     today = parse_today(args.today)

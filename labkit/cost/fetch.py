@@ -13,7 +13,9 @@ import botocore.exceptions
 
 from ..aws import AwsTarget, explain_aws_error
 from ..errors import LabkitError
-from .data import METRIC, DailyCosts, parse_results
+from .data import DailyCosts
+from .metrics import METRIC
+from .responses import parse_results
 
 CE_REGION = "us-east-1"  # Cost Explorer has one endpoint, in us-east-1
 PRICE_PER_REQUEST = 0.01

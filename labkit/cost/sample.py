@@ -12,7 +12,8 @@ import datetime as dt
 
 import pandas as pd
 
-from .data import DailyCosts, complete_days, wide_to_results
+from .data import DailyCosts, complete_days
+from .responses import wide_to_results
 
 COMPUTE = "Amazon Elastic Compute Cloud - Compute"
 STORAGE = "Amazon Simple Storage Service"
