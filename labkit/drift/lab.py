@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,19 +15,11 @@ from ..runtime import Run
 from .check import DriftReport
 from .fetch import check_drift, fetch_groups
 from .rules import Rule, make_rule
+from .terraform import PlanResult, Terraform, find_terraform
 from .tfstate import write_state
 
 LAB = LABS / "03-drift-detection"
 LAB_TAG = {"Key": "labkit:lab", "Value": "03-drift-detection"}
-PLUGIN_DIRS = ("/opt/tf-plugins", "/usr/share/terraform/plugins", "~/.terraform.d/plugins")
-
-
-def find_terraform() -> tuple[str | None, Path | None]:
-    """The terraform binary on PATH and a local provider mirror, if any (no registry here)."""
-    binary = shutil.which("terraform")
-    candidates = [os.environ.get("LABKIT_TF_PLUGIN_DIR", ""), *PLUGIN_DIRS]
-    mirror = next((Path(p).expanduser() for p in candidates if p and Path(p).expanduser().is_dir()), None)
-    return binary, mirror
 
 
 @dataclass
@@ -44,7 +34,7 @@ class DriftLab:
     applied_with: str
     endpoint: EmbeddedAWS | None = None
     created: list[str] = field(default_factory=list)  # groups made outside Terraform (to delete on AWS)
-    terraform: dict[str, Any] | None = None  # how to run terraform again here (binary, work dir, env, vars)
+    terraform: Terraform | None = None  # the working directory terraform applied (None: it did not run)
     private_cidr: str = "10.20.0.0/16"
     ssh_cidrs: list[str] = field(default_factory=list)  # what main.tf's var.ssh_cidrs is set to now
 
@@ -57,14 +47,8 @@ class DriftLab:
         """
         cidrs = ssh_ranges(cidrs)
         if self.terraform is not None:
-            tf = self.terraform
-            tf["vars"] = [v for v in tf["vars"] if not v.startswith("-var=ssh_cidrs=")]
-            tf["vars"].append("-var=ssh_cidrs=" + json.dumps(cidrs))
-            code, out = self.run.run_command("terraform-apply-ssh", [tf["binary"], "apply", "-auto-approve",
-                                             "-input=false", "-no-color", *tf["vars"]], env=tf["env"],
-                                             cwd=tf["work"], timeout=300)
-            if code != 0:
-                raise ComponentError("terraform apply failed: " + " | ".join(out.strip().splitlines()[-5:]))
+            self.terraform.set_list("ssh_cidrs", cidrs)
+            self.terraform.apply("terraform-apply-ssh")
             self.ssh_cidrs = cidrs
             return "terraform apply -var ssh_cidrs=" + json.dumps(cidrs)
         ec2 = self.ec2()
@@ -83,18 +67,7 @@ class DriftLab:
         """`terraform plan -detailed-exitcode` on the lab's configuration: what the standard tool sees."""
         if self.terraform is None:
             return PlanResult(None, [], "terraform did not run here (no binary or provider): no plan to show")
-        tf = self.terraform
-        tf["plans"] = tf.get("plans", 0) + 1
-        code, out = self.run.run_command(
-            f"terraform-plan-{tf['plans']}", [tf["binary"], "plan", "-detailed-exitcode", "-input=false", "-no-color",
-                               "-lock=false", *tf["vars"]], env=tf["env"], cwd=tf["work"], timeout=300)
-        lines = [line.rstrip() for line in out.splitlines()]
-        keep = [line for line in lines if line.strip().startswith(("~", "+", "-", "Plan:", "No changes"))
-                or "will be updated" in line or "must be replaced" in line or "has changed" in line]
-        if code == 1:
-            return PlanResult(1, keep, "terraform plan failed: " + " | ".join(lines[-3:]))
-        return PlanResult(code, keep, "changes: the live group differs from the configuration" if code == 2
-                          else "no changes: state, configuration and what Terraform reads all agree")
+        return self.terraform.plan()
 
     def ec2(self):
         """An EC2 client for the lab's endpoint or account."""
@@ -176,59 +149,6 @@ def _ingress_permissions(private_cidr: str, ssh_cidrs: list[str]) -> list[dict[s
               for c in ssh_cidrs)]
 
 
-@dataclass
-class PlanResult:
-    """terraform plan -detailed-exitcode: 0 no changes, 2 changes, 1 error; None when it cannot run."""
-
-    exit_code: int | None
-    lines: list[str]  # the plan's change lines (~ + -), as Terraform prints them
-    summary: str
-
-    @property
-    def sees_changes(self) -> bool:
-        """terraform plan found changes to make (exit 2)."""
-        return self.exit_code == 2
-
-    def describe(self) -> str:
-        """The plan's exit code and summary, with its first lines."""
-        shown = "\n".join(f"  {line}" for line in self.lines[:30])
-        return f"terraform plan -detailed-exitcode: exit {self.exit_code} - {self.summary}" + (
-            f"\n{shown}" if shown else "")
-
-
-def _apply_terraform(run: Run, terraform: str, mirror: Path | None, target: AwsTarget, vpc_id: str,
-                     name: str, private_cidr: str) -> tuple[Path, str, dict[str, Any]]:
-    work = run.dir / "terraform"
-    work.mkdir(exist_ok=True)
-    shutil.copyfile(LAB / "main.tf", work / "main.tf")
-    env = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0",
-           "AWS_REGION": target.region,
-           # terraform and the AWS provider live for seconds: collect garbage only past 1 GiB
-           # (halves their CPU time - the provider rebuilds its whole schema on every start)
-           "GOGC": "off", "GOMEMLIMIT": "1GiB"}
-    if target.endpoint_url:
-        env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    elif target.profile:
-        env["AWS_PROFILE"] = target.profile
-    if mirror is not None:
-        rc = work / "terraformrc"
-        rc.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
-        env["TF_CLI_CONFIG_FILE"] = str(rc)
-    code, out = run.run_command("terraform-init", [terraform, "init", "-input=false", "-no-color"], env=env,
-                                cwd=work, timeout=180)
-    if code != 0:
-        raise ComponentError("terraform init failed: " + (out.strip().splitlines()[-1] if out.strip()
-                                                          else f"exit {code}, no output"))
-    args = [f"-var=vpc_id={vpc_id}", f"-var=name={name}", f"-var=region={target.region}",
-            f"-var=endpoint_url={target.endpoint_url or ''}", f"-var=private_cidr={private_cidr}"]
-    code, out = run.run_command("terraform-apply", [terraform, "apply", "-auto-approve", "-input=false",
-                                                    "-no-color", *args], env=env, cwd=work, timeout=300)
-    if code != 0:
-        raise ComponentError("terraform apply failed: " + " | ".join(out.strip().splitlines()[-5:]))
-    return work / "terraform.tfstate", "terraform apply (real Terraform)", {
-        "binary": terraform, "work": work, "env": env, "vars": args}
-
-
 def _apply_boto3(run: Run, target: AwsTarget, vpc_id: str, name: str, private_cidr: str) -> tuple[Path, str]:
     ec2 = target.client("ec2")
     gid = ec2.create_security_group(
@@ -261,11 +181,15 @@ def start_lab(run: Run, backend: str = "local", use_terraform: str = "auto", pro
     state_path, how, tf = None, "", None
     if want_tf:
         try:
-            state_path, how, tf = _apply_terraform(run, terraform, mirror, target, vpc_id, name, private_cidr)
+            tf = Terraform.init(run, terraform, mirror, LAB / "main.tf", target, {
+                "vpc_id": vpc_id, "name": name, "region": target.region,
+                "endpoint_url": target.endpoint_url or "", "private_cidr": private_cidr})
+            tf.apply()
+            state_path, how = tf.state_path, "terraform apply (real Terraform)"
         except ComponentError as err:
             if use_terraform == "yes":
                 raise
-            how = f"(terraform could not run here: {err}) "
+            tf, how = None, f"(terraform could not run here: {err}) "
     if state_path is None:
         state_path, fallback = _apply_boto3(run, target, vpc_id, name, private_cidr)
         how += fallback
