@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..waiting import free_port
 from .container import PROBES, Container, container_status
-from .objects import now
-from .podconfig import NODE, ConfigError, PodConfig, remove_files
+from .objects import NODE, now
+from .podconfig import ConfigError, PodConfig, remove_files
 from .probes import run_probe
 from .programs import argv_for
 from .services import expand

@@ -31,6 +31,7 @@ KINDS = {
     "configmaps": ("v1", "ConfigMap"),
 }
 CLUSTER_SCOPED = {"namespaces"}
+NODE = "labkit-local"  # the one node: every pod is scheduled here
 
 
 def now() -> str:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import write_private
+from .objects import NODE
 from .programs import image_env
 from .services import expand, service_env
 from .store import NotFound, Store
 
-NODE = "labkit-local"
 # What a container runtime gives a process whose image sets no PATH.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -63,7 +63,7 @@ class LocalCluster:
         self.error_log = run.dir / "api-server-errors.log"  # what the handlers could not answer; never stderr
         self.token = secrets.token_urlsafe(32)
         self.events = Recorder(self.store)
-        self.services = Services(self)
+        self.services = Services(self.store, self.runtime, self.stopping)
         for ns in SYSTEM_NAMESPACES:
             self.store.create("namespaces", "", {"metadata": {"name": ns}})
 

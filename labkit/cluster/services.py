@@ -23,11 +23,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..waiting import LOCALHOST
-from .objects import now
-from .store import NotFound
+from .objects import NODE, now
+from .store import NotFound, Store
 
 if TYPE_CHECKING:
-    from .server import LocalCluster
+    from .kubelet import PodRuntime
 
 PORTS_ANNOTATION = "labkit.dev/ports"  # where a local Service's ports listen, shown to people
 REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -145,8 +145,10 @@ def _container_port(pod: dict, port: dict) -> int | None:
 class Services:
     """The endpoints controller and the service proxy of the local cluster, in one reconcile pass."""
 
-    def __init__(self, cluster: LocalCluster):
-        self.cluster, self.store = cluster, cluster.store
+    def __init__(self, store: Store, runtime: Callable[[str, str], PodRuntime | None], stopping: Callable[[], bool]):
+        self.store = store
+        self.runtime = runtime  # the running pod of a namespace and name, or None
+        self.stopping = stopping  # the cluster is shutting down
         self.listeners: dict[tuple[str, int], Listener] = {}  # (service uid, port) -> listener
         self.backends: dict[tuple[str, str, int], list[int]] = {}  # (ns, name, port) -> Ready pods' host ports
         self.managed: set[tuple[str, str]] = set()  # the Endpoints this controller wrote
@@ -168,7 +170,7 @@ class Services:
 
     def reconcile(self) -> None:
         """Listeners for every Service port, and Endpoints from the Ready pods."""
-        if self.cluster.stopping():
+        if self.stopping():
             return
         backends: dict[tuple[str, str, int], list[int]] = {}
         for svc in self.store.list("services", None):
@@ -209,7 +211,7 @@ class Services:
         selector = ",".join(f"{k}={v}" for k, v in svc["spec"]["selector"].items())
         out: dict[int, list[tuple[dict, int]]] = {}
         for pod in self.store.list("pods", svc["metadata"]["namespace"], selector):
-            runtime = self.cluster.runtime(pod["metadata"]["namespace"], pod["metadata"]["name"])
+            runtime = self.runtime(pod["metadata"]["namespace"], pod["metadata"]["name"])
             if pod["metadata"].get("deletionTimestamp") or runtime is None:
                 continue
             ready = runtime.ready()
@@ -218,7 +220,7 @@ class Services:
                 host = runtime.ports.get(number) if number else None
                 if number is None:
                     continue
-                address = {"ip": LOCALHOST, "nodeName": "labkit-local",
+                address = {"ip": LOCALHOST, "nodeName": NODE,
                            "targetRef": {"kind": "Pod", "namespace": pod["metadata"]["namespace"],
                                          "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}}
                 out.setdefault(port["port"], []).append(({**address, "_ready": ready, "_port": number},
