@@ -48,6 +48,11 @@ def lab_server(tmp_path_factory):
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))  # no news toast
+    # the tests save with Ctrl+S; an autosave (every 120 s) racing it on a loaded machine left a
+    # "File Changed" dialog over the menus (seen in CI)
+    docmanager = home / "lab-settings" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     env |= {"HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "rt"),
             "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings")}
     argv = [str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
