@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..processes import ManagedProcess
+from .objects import NODE, now
 
 PROBES = ("startup", "readiness", "liveness")
 
@@ -51,3 +53,25 @@ def container_status(c: Container) -> dict[str, Any]:
               "containerID": f"local://{c.proc.pid}" if c.proc else None}
     status["lastState"] = {"terminated": c.last_terminated} if c.last_terminated else {}
     return status
+
+
+def set_pod_status(pod: dict, statuses: list[dict[str, Any]], running: bool, ready: bool, started_time: str,
+                   ports: dict[int, int]) -> None:
+    """Write a pod's status as the kubelet reports it - phase, conditions (a condition keeps its
+    transition time while its status stays), container statuses - and its local port map."""
+    stamp = now()
+    pod["spec"].setdefault("nodeName", NODE)
+    pod["metadata"]["annotations"]["labkit.dev/ports"] = json.dumps({str(k): v for k, v in ports.items()})
+    old = {c["type"]: c for c in (pod.get("status") or {}).get("conditions", [])}
+    conditions = []
+    for kind, ok in (("Initialized", True), ("Ready", ready), ("ContainersReady", ready), ("PodScheduled", True)):
+        new = {"type": kind, "status": "True" if ok else "False", "lastTransitionTime": stamp}
+        if kind in old and old[kind]["status"] == new["status"]:
+            new["lastTransitionTime"] = old[kind].get("lastTransitionTime", stamp)
+        conditions.append(new)
+    pod["status"] = {
+        "phase": "Running" if running or pod["status"].get("phase") == "Running" else "Pending",
+        "conditions": conditions, "hostIP": "127.0.0.1", "podIP": "127.0.0.1",
+        "podIPs": [{"ip": "127.0.0.1"}], "startTime": started_time, "qosClass": "BestEffort",
+        "containerStatuses": statuses,
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import threading
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..waiting import free_port
-from .container import PROBES, Container, container_status
+from .container import PROBES, Container, container_status, set_pod_status
 from .objects import NODE, now
 from .podconfig import ConfigError, PodConfig, remove_files
 from .probes import run_probe
@@ -242,31 +241,11 @@ class PodRuntime:
         statuses = [container_status(c) for c in self.containers]
         running = all(c.proc is not None for c in self.containers)
         ready = self.ready()
-        stamp = now()
-
-        def cond(kind: str, ok: bool) -> dict[str, Any]:
-            return {"type": kind, "status": "True" if ok else "False", "lastTransitionTime": stamp}
+        started_time, ports, uid = self.started_time, self.ports, self.uid
 
         def update(pod: dict) -> None:
-            if pod["metadata"]["uid"] != self.uid:
-                return
-            pod["spec"].setdefault("nodeName", NODE)
-            pod["metadata"]["annotations"]["labkit.dev/ports"] = json.dumps(
-                {str(k): v for k, v in self.ports.items()})
-            old = {c["type"]: c for c in (pod.get("status") or {}).get("conditions", [])}
-            conditions = []
-            for kind, ok in (("Initialized", True), ("Ready", ready), ("ContainersReady", ready),
-                             ("PodScheduled", True)):
-                new = cond(kind, ok)
-                if kind in old and old[kind]["status"] == new["status"]:
-                    new["lastTransitionTime"] = old[kind].get("lastTransitionTime", stamp)
-                conditions.append(new)
-            pod["status"] = {
-                "phase": "Running" if running or pod["status"].get("phase") == "Running" else "Pending",
-                "conditions": conditions, "hostIP": "127.0.0.1", "podIP": "127.0.0.1",
-                "podIPs": [{"ip": "127.0.0.1"}], "startTime": self.started_time, "qosClass": "BestEffort",
-                "containerStatuses": statuses,
-            }
+            if pod["metadata"]["uid"] == uid:
+                set_pod_status(pod, statuses, running, ready, started_time, ports)
 
         try:
             self.cluster.store.update("pods", self.ns, self.name, update)
