@@ -18,6 +18,7 @@ import signal
 import struct
 import subprocess
 import threading
+import time
 from typing import Any
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
@@ -105,6 +106,9 @@ def accept(handler: Any, protocol: str) -> Socket:
     return Socket(handler)
 
 
+START_FAILURE_DELAY_S = 0.25
+
+
 def _die_with_thread() -> None:
     """In the child: SIGKILL when the thread that started it (the exec's handler) ends."""
     try:
@@ -123,6 +127,10 @@ def run(sock: Socket, argv: list[str], env: dict[str, str], cwd: str | None, std
     except OSError as err:
         what = (f'exec: "{argv[0]}": executable file not found in $PATH' if isinstance(err, FileNotFoundError)
                 else f"exec: {err.strerror}")
+        # A container runtime takes a moment to report a failed start; answering within
+        # microseconds raced kubectl 1.31, whose WebSocket client starts reading before it has
+        # made its streams and discards a frame for a stream it does not know yet (seen in CI).
+        time.sleep(START_FAILURE_DELAY_S)
         _finish(sock, {"status": "Failure", "reason": "InternalError", "code": 500,
                        "message": f"error executing command in container: {what}"})
         return
