@@ -210,3 +210,11 @@ def test_a_sample_the_monitor_could_not_take_is_no_failure_and_resets_nothing():
     assert replay(rows, 0, "healthz", 2)["seconds_to_detect"] == 6  # 4 and 6 in a row: None in between
     assert replay([r | {"healthz": None if not r["healthz"] else True} for r in rows], 0, "healthz", 1)[
         "pods_flagged"] == 0
+
+
+def test_the_api_servers_own_answer_for_a_pod_is_no_sample_of_the_app():
+    from labkit.kube.load import is_api_status
+
+    gone = b'{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"ServiceUnavailable","code":503}'
+    assert is_api_status(gone) and is_api_status(gone.replace(b":", b": "))
+    assert not is_api_status(b'{"ok": false, "reason": "password authentication failed"}')

@@ -47,7 +47,7 @@ def ready_endpoints(api_client, service: str, namespace: str = "default") -> int
     return sum(len(s.addresses or []) for s in ep.subsets or [])
 
 
-def _is_status(body: bytes) -> bool:
+def is_api_status(body: bytes) -> bool:
     """The API server's own answer (a Status: no endpoint, proxy error) rather than the app's."""
     return b'"kind":"Status"' in body.replace(b" ", b"")
 
@@ -101,7 +101,7 @@ class Load:
         status, error = None, ""
         try:
             status, body = service_get(self.api_client, service, self.path, self.namespace, self.timeout)
-            if status != 200 and _is_status(body):
+            if status != 200 and is_api_status(body):
                 error = "routing"  # no Ready endpoint, or the proxy could not reach it
         except (TimeoutError, OSError) as err:
             error = "timeout" if isinstance(err, TimeoutError) or "timed out" in str(err).lower() else "transport"

@@ -21,7 +21,7 @@ from ..cluster import Cluster, open_cluster
 from ..errors import LabkitError
 from ..kube import manifests, psql, rollout
 from ..kube.kubectl import kubectl
-from ..kube.load import Load
+from ..kube.load import Load, is_api_status
 from ..paths import LABS
 from ..runtime import Run
 from .act import RotationResult, patch_k8s_secret, read_current, rotate
@@ -135,10 +135,13 @@ def start_load(lab: SecretsLab, rate: float = 20.0) -> Load:
 
 def _sample(api: Any, pod: str, port: int, path: str, namespace: str, timeout: float) -> bool | None:
     """The pod answered 200 (True) or something else (False); None when the monitor could not ask
-    (a timeout or a transport error on its side): a missing sample, not the endpoint failing."""
+    - a timeout or transport error on its side, or the API server answering for the pod (a Status:
+    the pod went away between the listing and the sample): a missing sample, not the endpoint failing."""
     try:
-        status, _ = rollout.proxy_get(api, pod, port, path, namespace, timeout=timeout)
+        status, body = rollout.proxy_get(api, pod, port, path, namespace, timeout=timeout)
     except (OSError, Urllib3Error):
+        return None
+    if status != 200 and is_api_status(body):
         return None
     return status == 200
 
