@@ -2,23 +2,62 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import ssl
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 from .errors import ComponentError, ReadinessTimeout
 
 LOCALHOST = "127.0.0.1"
 
 
+# Between choosing a port and the server binding it, another process's bind(0) can be handed the
+# same port (seen: two learners' databases on one port). Each port labkit hands out is reserved
+# for a while with a file made with O_EXCL, so no other labkit process on the machine gets it.
+RESERVATIONS = Path(tempfile.gettempdir()) / "labkit-ports"
+RESERVE_S = 600.0
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOCALHOST, 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on now and no other labkit process has been
+    handed in the last RESERVE_S seconds."""
+    with contextlib.suppress(OSError):
+        RESERVATIONS.mkdir(mode=0o1777, exist_ok=True)  # sticky and shared, like /tmp
+        os.chmod(RESERVATIONS, 0o1777)
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((LOCALHOST, 0))
+            port = sock.getsockname()[1]
+        if _reserve(RESERVATIONS / str(port)):
+            return port
+    raise ComponentError(f"no free port on {LOCALHOST} without a reservation in {RESERVATIONS}")
+
+
+def _reserve(mark: Path) -> bool:
+    try:
+        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        return True
+    except FileExistsError:
+        pass
+    except OSError:
+        return True  # no reservations possible here (read-only tmp): the port as the kernel gave it
+    try:  # an old reservation: whoever renames it away takes it over (rename is atomic)
+        if time.time() - mark.stat().st_mtime < RESERVE_S:
+            return False
+        taken = mark.with_name(f"{mark.name}.{os.getpid()}.{time.monotonic_ns()}")
+        os.rename(mark, taken)
+        os.unlink(taken)
+        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        return True
+    except OSError:
+        return False
 
 
 def port_is_listening(port: int, host: str = LOCALHOST) -> bool:

@@ -263,3 +263,17 @@ def test_labkit_run_runs_notebooks_at_once_and_keeps_kernel_stderr_out_of_its_re
     assert "kernel noise on fd 2" in (out / "91_a.log").read_text()
     assert both < outcomes[0].seconds + outcomes[1].seconds  # they overlapped
 
+
+
+def test_free_port_never_hands_a_reserved_port_to_another_process():
+    """Between choosing a port and binding it a server can lose it to another process's bind(0):
+    every port handed out is reserved machine-wide, and a reserved port is never handed out again
+    while the reservation is fresh."""
+    from labkit.waiting import RESERVATIONS
+
+    mine = {free_port() for _ in range(20)}
+    assert len(mine) == 20 and all((RESERVATIONS / str(p)).exists() for p in mine)
+    script = "import json; from labkit.waiting import free_port; print(json.dumps([free_port() for _ in range(50)]))"
+    theirs = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                       timeout=60, check=True).stdout)
+    assert not mine & set(theirs)
