@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import ssl
@@ -28,9 +29,7 @@ RESERVE_S = 600.0
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now and no other labkit process has been
     handed in the last RESERVE_S seconds."""
-    with contextlib.suppress(OSError):
-        RESERVATIONS.mkdir(mode=0o1777, exist_ok=True)  # sticky and shared, like /tmp
-        os.chmod(RESERVATIONS, 0o1777)
+    _reservations_dir()
     for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind((LOCALHOST, 0))
@@ -40,9 +39,22 @@ def free_port() -> int:
     raise ComponentError(f"no free port on {LOCALHOST} without a reservation in {RESERVATIONS}")
 
 
+@functools.cache
+def _reservations_dir() -> None:
+    """Make the shared reservations directory once per process (sticky and shared, like /tmp)."""
+    with contextlib.suppress(OSError):
+        RESERVATIONS.mkdir(mode=0o1777, exist_ok=True)
+        os.chmod(RESERVATIONS, 0o1777)
+
+
+def _create(mark: Path) -> None:
+    """Create the reservation file; FileExistsError when another process holds it."""
+    os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+
+
 def _reserve(mark: Path) -> bool:
     try:
-        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        _create(mark)
         return True
     except FileExistsError:
         pass
@@ -54,7 +66,7 @@ def _reserve(mark: Path) -> bool:
         taken = mark.with_name(f"{mark.name}.{os.getpid()}.{time.monotonic_ns()}")
         os.rename(mark, taken)
         os.unlink(taken)
-        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        _create(mark)
         return True
     except OSError:
         return False
