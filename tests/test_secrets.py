@@ -9,6 +9,7 @@ import subprocess
 import psycopg
 import pytest
 from conftest import LABKIT, file_contents
+from kubernetes import client
 
 from labkit.exercises import LearnerCrash
 from labkit.kube import psql, rollout
@@ -23,9 +24,9 @@ from labkit.secrets.creds import (
     new_password,
     set_password,
 )
-from labkit.secrets.exercise import check_probe_exercise
+from labkit.secrets.exercise import check_probe_exercise, outage_verdict, restore_probes
 from labkit.secrets.lab import start_lab
-from labkit.waiting import port_is_listening
+from labkit.waiting import port_is_listening, wait_until
 
 
 def test_passwords_fingerprints_and_the_leak_finder():
@@ -199,6 +200,27 @@ def test_the_probe_exercise_fails_a_liveness_probe_on_the_database_and_calls_a_r
     with pytest.raises(LearnerCrash, match="422|Unprocessable|successThreshold"):
         check_probe_exercise(lab, {"spec": {"template": {"spec": {"containers": [
             {"name": "app", "livenessProbe": {**on_db, "successThreshold": 2}}]}}}})
+    # a probe that kills the app for good (as one on the database does to an app slower to start
+    # than its threshold): the checker puts the manifest's probes back and the lab goes on
+    apps = client.AppsV1Api(lab.target.api_client)
+    apps.patch_namespaced_deployment("myapp", "default", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "livenessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1,
+                                          "failureThreshold": 1}}]}}}})
+    wait_until(lambda: sum(s.restart_count for p in client.CoreV1Api(lab.target.api_client).list_namespaced_pod(
+        "default", label_selector="app=myapp").items for s in p.status.container_statuses or []) >= 2,
+        timeout=30, what="the app to be restarted by its liveness probe")
+    restore_probes(lab)
+    live = apps.read_namespaced_deployment("myapp", "default").spec.template.spec.containers[0].liveness_probe
+    assert live is None and lab.verify().ok
+
+
+def test_an_outage_the_pods_never_came_back_from_fails_and_says_so():
+    seen = outage_verdict(6, 2, 1, 4, False, 30)
+    assert not seen.passed and not seen.app_serving
+    assert "4 container restarts" in seen.detail and "not every pod was Ready 30 s after" in seen.detail
+    fine = outage_verdict(6, 2, 2, 0, True, 30)
+    assert fine.passed and fine.app_serving and " - " not in fine.detail
+    assert "no Ready pod left" in outage_verdict(6, 2, 0, 0, True, 30).detail
 
 
 def test_a_sample_the_monitor_could_not_take_is_no_failure_and_resets_nothing():
