@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, first_line
 from .paths import LABS
 
 
@@ -39,12 +39,7 @@ def learner(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except Exception as err:
-        raise LearnerCrash(_one_line(err)) from None
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+        raise LearnerCrash(first_line(err, with_type=True)) from None
 
 
 @dataclass
@@ -75,6 +70,6 @@ def grade(check: Callable[[], bool | tuple[bool, str]], solved: str, not_yet: st
     except LearnerCrash as err:
         return Outcome(False, "crashed", str(err))
     except Exception as err:
-        return Outcome(False, "check failed", _one_line(err))
+        return Outcome(False, "check failed", first_line(err, with_type=True))
     passed, why = result if isinstance(result, tuple) else (bool(result), not_yet)
     return Outcome(True, "solved", solved) if passed else Outcome(False, "not yet", why or not_yet)

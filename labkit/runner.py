@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, first_line
 from .paths import NOTEBOOKS, build_dir
 
 
@@ -111,8 +111,7 @@ def one_line(err: Exception) -> str:
     opens with a rule of dashes), else the first line that says something."""
     if getattr(err, "ename", None):
         return f"{err.ename}: {err.evalue}"
-    lines = [line.strip() for line in str(err).splitlines() if line.strip(" -")]
-    return lines[0] if lines else type(err).__name__
+    return first_line(err)
 
 
 def stopped_cell(output: Path) -> str:

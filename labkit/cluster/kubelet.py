@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..waiting import free_port
-from .container import PROBES, Container, container_status, set_pod_status
+from .container import Container, container_status, set_pod_status
 from .objects import NODE, now
 from .podconfig import ConfigError, PodConfig, remove_files
-from .probes import run_probe
+from .probes import arm_probes, probe_container
 from .programs import argv_for
 from .services import expand
 from .store import NotFound
@@ -101,11 +101,7 @@ class PodRuntime:
         self._event("Started", f"Started container {c.name}", c)
         c.started_at, c.started_mono, c.waiting = now(), time.monotonic(), None
         c.kill_deadline = None
-        c.probes = {kind: {"next": c.started_mono + float(c.spec[f"{kind}Probe"].get("initialDelaySeconds", 0)),
-                           "successes": 0, "failures": 0}
-                    for kind in PROBES if c.spec.get(f"{kind}Probe")}
-        c.started = "startup" not in c.probes
-        c.ready = c.started and "readiness" not in c.probes
+        arm_probes(c)
 
     def _supervise(self, c: Container) -> bool:
         if c.proc is None:
@@ -156,40 +152,13 @@ class PodRuntime:
         return None
 
     def _probe(self, c: Container) -> bool:
-        """Run the probes that are due, as the kubelet does: startup first (nothing else runs until
-        it passes; failureThreshold failures restart the container), then readiness (Ready or not)
-        and liveness (failureThreshold failures restart the container)."""
         if c.proc is None or c.kill_deadline is not None:
             return False
-        before = (c.ready, c.started)
-        for kind in (("startup",) if not c.started else ("readiness", "liveness")):
-            state = c.probes.get(kind)
-            if state is None or time.monotonic() < state["next"]:
-                continue
-            probe = c.spec[f"{kind}Probe"]
-            state["next"] = time.monotonic() + float(probe.get("periodSeconds", 10))
-            ok, why = run_probe(probe, lambda port: self.host_port(port, c), c.full_env, c.root)
-            if ok:
-                state["successes"], state["failures"] = state["successes"] + 1, 0
-            else:
-                state["failures"], state["successes"] = state["failures"] + 1, 0
-                self._event("Unhealthy", f"{kind.capitalize()} probe failed: {why}", c, warning=True)
-            threshold_met = state["failures"] >= int(probe.get("failureThreshold", 3))
-            if kind == "readiness":
-                if ok and state["successes"] >= int(probe.get("successThreshold", 1)):
-                    c.ready = True
-                elif not ok and (threshold_met or not c.ready):
-                    c.ready = False
-            elif kind == "startup" and ok:
-                c.started = True
-                c.ready = "readiness" not in c.probes
-                for other in ("readiness", "liveness"):
-                    if other in c.probes:
-                        c.probes[other]["next"] = time.monotonic()
-            elif not ok and threshold_met:
-                self._kill(c, f"Container {c.name} failed {kind} probe, will be restarted")
-                break
-        return before != (c.ready, c.started)
+        changed, kill = probe_container(c, lambda port: self.host_port(port, c),
+                                        lambda why: self._event("Unhealthy", why, c, warning=True))
+        if kill:
+            self._kill(c, kill)
+        return changed
 
     def _kill(self, c: Container, why: str) -> None:
         """Stop a container a probe gave up on: SIGTERM now, SIGKILL after the grace period; the

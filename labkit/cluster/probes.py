@@ -1,14 +1,21 @@
-"""One Kubernetes probe run on this machine, as the kubelet runs it: httpGet, tcpSocket or exec."""
+"""Kubernetes probes on this machine, as the kubelet runs them: one probe (httpGet, tcpSocket or exec),
+and a container's due probes with their thresholds."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .container import PROBES
+
+if TYPE_CHECKING:
+    from .container import Container
 
 
 def run_probe(probe: dict[str, Any], host_port: Callable[[Any], int | None], env: dict[str, str],
@@ -48,3 +55,48 @@ def run_probe(probe: dict[str, Any], host_port: Callable[[Any], int | None], env
         return 200 <= err.code < 400, f"HTTP probe failed with statuscode: {err.code}"
     except (OSError, ValueError) as err:
         return False, f'Get "{url}": {getattr(err, "reason", None) or err}'
+
+
+def arm_probes(c: Container) -> None:
+    """A container just started: its probes are due after their initialDelaySeconds; it is Started
+    at once without a startup probe, and Ready at once without a readiness probe either."""
+    c.probes = {kind: {"next": c.started_mono + float(c.spec[f"{kind}Probe"].get("initialDelaySeconds", 0)),
+                       "successes": 0, "failures": 0}
+                for kind in PROBES if c.spec.get(f"{kind}Probe")}
+    c.started = "startup" not in c.probes
+    c.ready = c.started and "readiness" not in c.probes
+
+
+def probe_container(c: Container, host_port: Callable[[Any], int | None],
+                    unhealthy: Callable[[str], None]) -> tuple[bool, str | None]:
+    """Run a running container's due probes: startup first (nothing else runs until it passes), then
+    readiness (Ready or not) and liveness. Returns (readiness or started changed, why to kill it or None):
+    a startup or liveness probe that reached failureThreshold restarts the container."""
+    before = (c.ready, c.started)
+    for kind in (("startup",) if not c.started else ("readiness", "liveness")):
+        state = c.probes.get(kind)
+        if state is None or time.monotonic() < state["next"]:
+            continue
+        probe = c.spec[f"{kind}Probe"]
+        state["next"] = time.monotonic() + float(probe.get("periodSeconds", 10))
+        ok, why = run_probe(probe, host_port, c.full_env, c.root)
+        if ok:
+            state["successes"], state["failures"] = state["successes"] + 1, 0
+        else:
+            state["failures"], state["successes"] = state["failures"] + 1, 0
+            unhealthy(f"{kind.capitalize()} probe failed: {why}")
+        threshold_met = state["failures"] >= int(probe.get("failureThreshold", 3))
+        if kind == "readiness":
+            if ok and state["successes"] >= int(probe.get("successThreshold", 1)):
+                c.ready = True
+            elif not ok and (threshold_met or not c.ready):
+                c.ready = False
+        elif kind == "startup" and ok:
+            c.started = True
+            c.ready = "readiness" not in c.probes
+            for other in ("readiness", "liveness"):
+                if other in c.probes:
+                    c.probes[other]["next"] = time.monotonic()
+        elif not ok and threshold_met:
+            return before != (c.ready, c.started), f"Container {c.name} failed {kind} probe, will be restarted"
+    return before != (c.ready, c.started), None

@@ -171,7 +171,7 @@ class Load:
 
     def failures(self, since: float = 0.0, until: float = float("inf"), service: str | None = None) -> int:
         """Failed requests (5xx, routing errors, timeouts) in [since, until)."""
-        return sum(1 for r in self._rows(since, until, service) if not r["ok"])
+        return sum(self.failure_kinds(since, until, service).values())
 
     def summary(self, service: str, since: float = 0.0) -> dict[str, Any]:
         """One Service's requests since a moment, as the client saw them: counts by outcome and P99."""

@@ -19,7 +19,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ..aws import explain_aws_error
-from ..errors import LabkitError
+from ..errors import LabkitError, first_line
 from ..kube import rollout
 from .check import Target, VerifyResult, verify
 from .creds import b64, fingerprint, new_password, set_password
@@ -238,5 +238,4 @@ def _one_line(err: BaseException) -> str:
     """A step's failure in one line (the Kubernetes API's status, or the error's first line)."""
     if isinstance(err, ApiException):
         return f"the Kubernetes API answered {err.status} {err.reason}".strip()
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+    return first_line(err)

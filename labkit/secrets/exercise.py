@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from ..errors import ReadinessTimeout
 from ..exercises import learner
@@ -153,20 +154,27 @@ def bad_secret_rollout(lab, window: float = BAD_SECRET_WINDOW_S) -> Situation:
 PROBE_KEYS = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
-def reset_probes(lab) -> None:
+def reset_probes(lab, attempts: int = 5) -> None:
     """Put the app container's probes back to what the manifest says (an update, not a patch:
-    a patch would merge into whatever an earlier attempt left)."""
+    a patch would merge into whatever an earlier attempt left). An update names the version it
+    read; when the controllers wrote the Deployment in between (409 Conflict), read it again."""
     apps = client.AppsV1Api(lab.target.api_client)
     original = manifests.container(manifests.read(MANIFESTS), "myapp", "app")
-    body = lab.target.api_client.sanitize_for_serialization(
-        apps.read_namespaced_deployment(lab.target.deployment, lab.target.namespace))
-    for c in body["spec"]["template"]["spec"]["containers"]:
-        if c["name"] == "app":
-            for key in PROBE_KEYS:
-                c.pop(key, None)
-                if key in original:
-                    c[key] = original[key]
-    apps.replace_namespaced_deployment(lab.target.deployment, lab.target.namespace, body)
+    for attempt in range(attempts):
+        body = lab.target.api_client.sanitize_for_serialization(
+            apps.read_namespaced_deployment(lab.target.deployment, lab.target.namespace))
+        for c in body["spec"]["template"]["spec"]["containers"]:
+            if c["name"] == "app":
+                for key in PROBE_KEYS:
+                    c.pop(key, None)
+                    if key in original:
+                        c[key] = original[key]
+        try:
+            apps.replace_namespaced_deployment(lab.target.deployment, lab.target.namespace, body)
+            return
+        except ApiException as err:
+            if err.status != 409 or attempt == attempts - 1:
+                raise
 
 
 def check_probe_exercise(lab, patch: dict[str, Any], timeout: float = 60.0) -> tuple[bool, str, list[Situation]]:
