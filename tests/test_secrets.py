@@ -191,7 +191,10 @@ def test_cli_verify_and_rotate_exit_codes(lab):
 
 
 def test_the_probe_exercise_fails_a_liveness_probe_on_the_database_and_calls_a_refused_patch_a_crash(lab):
-    on_db = {"httpGet": {"path": "/healthz/db", "port": "http"}, "periodSeconds": 1, "failureThreshold": 2}
+    # the delay spares a container its first probes while it starts (a loaded machine once took
+    # longer than 2 s: the probe then killed it before it ever listened, and the rollout stalled)
+    on_db = {"httpGet": {"path": "/healthz/db", "port": "http"}, "periodSeconds": 1, "failureThreshold": 2,
+             "initialDelaySeconds": 10}
     passed, why, seen = check_probe_exercise(lab, {"spec": {"template": {"spec": {"containers": [
         {"name": "app", "livenessProbe": on_db}]}}}})
     outage = {s.name: s for s in seen}["database outage"]

@@ -108,7 +108,7 @@ def wait_rollout(api_client, name: str, namespace: str = "default", timeout: flo
             raise RolloutTimeout(
                 f"deployment/{name} rollout not complete after {timeout:.0f} s "
                 f"({st.updated_replicas or 0} updated, {st.available_replicas or 0} available of "
-                f"{deploy.spec.replicas}); not Ready: {', '.join(unready) or 'none'}")
+                f"{deploy.spec.replicas}, {st.replicas or 0} in all); not Ready: {', '.join(unready) or 'none'}")
         time.sleep(poll)
 
 
