@@ -74,6 +74,7 @@ def _param(text: str) -> tuple[str, object]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
+    from .backup.cli import add_parser as add_backup
     from .canary.cli import add_parser as add_canary
     from .cluster.cli import add_parser as add_cluster
     from .cost.cli import add_parser as add_cost
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cluster(sub)
     add_secrets(sub)
     add_canary(sub)
+    add_backup(sub)
     return parser
 
 

@@ -9,7 +9,10 @@ file is deleted right after.
 
 from __future__ import annotations
 
+import base64
 import glob
+import hashlib
+import hmac
 import os
 import pwd
 import secrets
@@ -27,6 +30,19 @@ from .waiting import LOCALHOST, free_port, tcp_probe, wait_until
 INSTALL_HINT = "apt-get install -y --no-install-recommends postgresql (or conda install -c conda-forge postgresql)"
 
 
+def scram_verifier(password: str, iterations: int = 4096) -> str:
+    """PostgreSQL's stored form of a password: SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>."""
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    stored = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
+    server = hmac.new(salted, b"Server Key", "sha256").digest()
+
+    def enc(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{enc(salt)}${enc(stored)}:{enc(server)}"
+
+
 def find_bindir() -> Path:
     """The directory holding postgres and initdb."""
     found = shutil.which("postgres")
@@ -42,6 +58,17 @@ def find_bindir() -> Path:
         if (Path(candidate) / "postgres").exists() and (Path(candidate) / "initdb").exists():
             return Path(candidate)
     raise ComponentError(f"PostgreSQL server binaries not found: {INSTALL_HINT}")
+
+
+def client_tool(name: str) -> str:
+    """A PostgreSQL client program (pg_dump, pg_restore, psql) of the same version as the server
+    where there is a choice: beside the server binaries first, then on PATH."""
+    for candidate in (find_bindir() / name, Path(shutil.which(name) or "/nonexistent")):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    for candidate in sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True):
+        return candidate
+    raise ComponentError(f"PostgreSQL client {name} not found: {INSTALL_HINT}")
 
 
 def _server_user() -> pwd.struct_passwd | None:
@@ -74,10 +101,20 @@ class Postgres:
         return psycopg.connect(host=LOCALHOST, port=self.port, user=self.superuser, password=self._password,
                                dbname=dbname, autocommit=True, connect_timeout=5, **kwargs)
 
+    def passfile(self, path: Path, user: str | None = None, password: str | None = None) -> Path:
+        """A 0600 password file (PGPASSFILE) for this server: the superuser's, or user's - so that
+        client tools never take a password as an argument or in their environment."""
+        path.write_text("")
+        path.chmod(0o600)
+        entry = ":".join(p.replace("\\", "\\\\").replace(":", "\\:")
+                         for p in (LOCALHOST, str(self.port), "*", user or self.superuser, password or self._password))
+        path.write_text(entry + "\n")
+        return path
+
     @property
     def log_file(self) -> Path:
         """The server's log file."""
-        return self.run.logs / "postgres.out"
+        return self.run.logs / f"{self.data_dir.parent.name}.out"
 
 
 def grant_traverse(path: Path, gid: int, top: Path) -> None:
@@ -104,11 +141,12 @@ def _as(user: pwd.struct_passwd | None):
     return drop
 
 
-def start_postgres(run: Run, log_statement: str = "none", timeout: float = 60.0) -> Postgres:
-    """initdb + postgres on a free port, scram-sha-256 for every connection (never trust)."""
+def start_postgres(run: Run, log_statement: str = "none", timeout: float = 60.0, name: str = "postgres") -> Postgres:
+    """initdb + postgres on a free port, scram-sha-256 for every connection (never trust); name tells
+    several servers of one run apart (their directory and log)."""
     bindir = find_bindir()
     user = _server_user()
-    base = run.dir / "postgres"
+    base = run.dir / name
     data = base / "data"
     base.mkdir(mode=0o700)
     password = secrets.token_urlsafe(24)
@@ -122,7 +160,7 @@ def start_postgres(run: Run, log_statement: str = "none", timeout: float = 60.0)
         # directory (0710), nobody else.
         grant_traverse(run.dir, user.pw_gid, run.dir)
     env = {"LC_ALL": "C", "LANG": "C"}
-    code, out = run.run_command("initdb", [str(bindir / "initdb"), "-D", str(data), "-U", "labkit",
+    code, out = run.run_command("initdb" if name == "postgres" else f"initdb-{name}", [str(bindir / "initdb"), "-D", str(data), "-U", "labkit",
                                            "--pwfile", str(pwfile), "--auth=scram-sha-256", "-E", "UTF8",
                                            "--no-instructions"], env=env, timeout=120,
                                  preexec=_as(user))
@@ -139,8 +177,8 @@ def start_postgres(run: Run, log_statement: str = "none", timeout: float = 60.0)
                 "log_connections": "on", "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
                 "max_connections": "100", "shared_buffers": "32MB"}
     argv = [str(bindir / "postgres"), "-D", str(data)] + [f"-c{k}={v}" for k, v in settings.items()]
-    run.start_process("postgres", argv, env=env, preexec=_as(user), ready=tcp_probe(port), timeout=timeout,
-                      ports={"postgres": port}, stop_signal=signal.SIGINT)  # SIGINT = fast shutdown
+    run.start_process(name, argv, env=env, preexec=_as(user), ready=tcp_probe(port), timeout=timeout,
+                      ports={name: port}, stop_signal=signal.SIGINT)  # SIGINT = fast shutdown
     pg = Postgres(run, port, "labkit", password, data, user.pw_name if user else pwd.getpwuid(os.geteuid()).pw_name)
 
     def accepts() -> bool:

@@ -157,6 +157,9 @@ LEARNER_PATH = {
                                         and r["naive_rotation_caught"] is True),
     "05_roll-back-a-slow-canary.ipynb": (360, lambda r: (r["v1_rolled_back"], r["v2_rolled_back"]) == (False, True)
                                          and r["exercise_status"] == "not yet"),
+    "06_prove-a-backup-restores.ipynb": (240, lambda r: r["exercise_status"] == "not yet"
+                                         and r["broken_restore_verified"] is False
+                                         and r["fixed_restore_verified"] is True),
 }
 
 

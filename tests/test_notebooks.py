@@ -150,6 +150,29 @@ def test_lab03_headless_records_the_lesson(tmp_path, assert_port_free):
     assert_port_free(r["endpoint_port"])
 
 
+LAB06 = NOTEBOOKS / "06_prove-a-backup-restores.ipynb"
+
+
+def test_lab06_headless_records_the_lesson(tmp_path, assert_port_free):
+    out = tmp_path / LAB06.name
+    execute(LAB06, out, solve_exercise=True)
+    r = read_results(out)
+    assert r["baseline_job_exit_code"] == 0 and r["baseline_restore_verified"] is True
+    # the pipeline that lies: exit 0, "backup complete", gzip's 20 bytes around nothing
+    assert r["broken_job_exit_code"] == 0 and r["broken_restore_verified"] is False
+    assert r["broken_finding_kinds"] == ["unreadable"] and r["broken_object_bytes"] == 20
+    assert r["broken_cli_exit"] == 2
+    assert r["fixed_job_exit_code"] == 0 and r["fixed_restore_verified"] is True
+    assert r["fixed_tables"]["public.payments"] > 0 and r["fixed_tables"]["public.orders"] >= 5000
+    assert 0 < r["rto_seconds"] < 30
+    assert "too_old" in r["stale_finding_kinds"] and r["stale_age_nights"] > 1.5
+    assert r["replay_default"]["missed"] == [] and r["replay_default"]["false_alarms"] == []
+    assert r["replay_one_week"]["missed"] and set(r["replay_one_week"]["missed"]) < set(r["replay_default"]["flagged"])
+    assert r["exercise_passed"] is True
+    for port in r["ports"]:
+        assert_port_free(port)
+
+
 LAB04 = NOTEBOOKS / "04_verify-secret-rotation.ipynb"
 
 

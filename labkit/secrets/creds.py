@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import re
 import secrets as _secrets
 from collections.abc import Callable, Iterable
 
 from ..errors import LabkitError
+from ..postgres import scram_verifier
 
 PREFIX_LEN = 28
 # Quotes and $ on purpose: the verifier path must not care what the password contains.
@@ -34,19 +34,6 @@ def new_password() -> str:
 def fingerprint(password: str) -> str:
     """What may be shown instead of a password."""
     return "sha256:" + hashlib.sha256(password.encode()).hexdigest()[:12]
-
-
-def scram_verifier(password: str, iterations: int = 4096) -> str:
-    """PostgreSQL's stored form of a password: SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>."""
-    salt = _secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    stored = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
-    server = hmac.new(salted, b"Server Key", "sha256").digest()
-
-    def enc(raw: bytes) -> str:
-        return base64.b64encode(raw).decode()
-
-    return f"SCRAM-SHA-256${iterations}:{enc(salt)}${enc(stored)}:{enc(server)}"
 
 
 ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -1,0 +1,1 @@
+"""Lab 06: prove a backup restores - the job says success, the restore says otherwise."""
