@@ -26,15 +26,18 @@ class Need:
 
 PIP = f"{sys.executable} -m pip install -e '.[dev]'"
 NEEDS = [
-    Need("boto3 + moto server", "01 03 04", "python", "moto.server", PIP),
+    Need("boto3 + moto server", "01 03 04 06", "python", "moto.server", PIP),
     Need("pandas", "all", "python", "pandas", PIP),
     Need("matplotlib", "all", "python", "matplotlib", PIP),
     Need("papermill", "all (make run/test)", "python", "papermill", PIP),
     Need("ipywidgets", "all (explore)", "python", "ipywidgets", PIP),
     Need("kubernetes client", "04 05", "python", "kubernetes", PIP),
-    Need("psycopg", "04", "python", "psycopg", PIP),
-    Need("PostgreSQL server (postgres, initdb)", "04", "binary", "postgres",
+    Need("psycopg", "04 06", "python", "psycopg", PIP),
+    Need("PostgreSQL server (postgres, initdb)", "04 06", "binary", "postgres",
          "apt-get install -y --no-install-recommends postgresql  (or conda: postgresql)"),
+    Need("PostgreSQL clients (pg_dump, pg_restore, psql)", "06", "binary", "pg_restore",
+         "apt-get install -y --no-install-recommends postgresql-client  (or conda: postgresql)"),
+    Need("aws CLI (the backup job's uploads)", "06", "binary", "aws", PIP),
     Need("Prometheus server", "05", "binary", "prometheus",
          "apt-get install -y --no-install-recommends prometheus  (or conda: prometheus)"),
     Need("kubectl (1.31 or newer)", "04 05", "kubectl", "kubectl", PIP),
@@ -44,8 +47,8 @@ NEEDS = [
 
 
 def find_binary(name: str) -> str | None:
-    """A binary on PATH, or in PostgreSQL's usual Debian location for postgres/initdb."""
-    found = shutil.which(name)
+    """A binary on PATH, beside this Python (the venv's aws), or in PostgreSQL's usual Debian location."""
+    found = shutil.which(name, path=os.path.dirname(sys.executable)) or shutil.which(name)
     if found:
         return found
     for candidate in sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True):

@@ -172,7 +172,8 @@ def start_postgres(run: Run, log_statement: str = "none", timeout: float = 60.0,
         "local all all scram-sha-256\n"
         "host  all all 127.0.0.1/32 scram-sha-256\n")
     port = free_port()
-    settings = {"listen_addresses": LOCALHOST, "port": str(port), "unix_socket_directories": str(base),
+    # TCP only (as the pod image): a socket path under a deep run directory can pass the 107-byte limit
+    settings = {"listen_addresses": LOCALHOST, "port": str(port), "unix_socket_directories": "",
                 "password_encryption": "scram-sha-256", "log_statement": log_statement,
                 "log_connections": "on", "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
                 "max_connections": "100", "shared_buffers": "32MB"}

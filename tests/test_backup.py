@@ -213,3 +213,29 @@ def test_cli_on_s3_takes_the_newest_object_under_a_prefix(dumps):
                              ("s3://backups/nightly/shop-9.dump", "no such object")):
             code, _, err = cli(source, "--endpoint-url", url, env=creds)
             assert code == 1 and says in err and "Traceback" not in err
+
+
+def test_the_real_aws_path_creates_fills_and_deletes_its_own_bucket(monkeypatch):
+    """backend="aws" exactly as on a real account - no endpoint in labkit's target, the credential
+    chain from the environment, a region that needs a LocationConstraint - with the environment's
+    AWS_ENDPOINT_URL (which boto3 and the aws CLI both honour) sending the calls to a local S3."""
+    from labkit.aws import EmbeddedAWS
+    from labkit.backup.lab import start_lab
+
+    with Run("test-backup-aws") as outside, EmbeddedAWS(outside) as endpoint:
+        for name, value in (("AWS_ENDPOINT_URL", endpoint.url), ("AWS_ACCESS_KEY_ID", "testing"),
+                            ("AWS_SECRET_ACCESS_KEY", "testing")):
+            monkeypatch.setenv(name, value)
+        s3 = endpoint.target("eu-west-1").client("s3")
+        with Run("test-backup-lab") as run:
+            with pytest.raises(InputError, match="allow_real_changes"):
+                start_lab(run, backend="aws")
+            lab = start_lab(run, backend="aws", allow_real_changes=True, region="eu-west-1", night_seconds=10,
+                            scale={"customers": 50, "catalog": 10, "orders": 100})
+            assert lab.target.endpoint_url is None and lab.endpoint is None
+            night = lab.night()
+            assert night.job_exit == 0 and not night.report.has_findings, night.report.findings
+            assert s3.get_bucket_location(Bucket=lab.bucket)["LocationConstraint"] == "eu-west-1"
+            tags = s3.get_bucket_tagging(Bucket=lab.bucket)["TagSet"]
+            assert {"Key": "labkit:lab", "Value": "06-backup-restore"} in tags
+        assert lab.bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import shutil
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,8 +145,3 @@ def decode(path: Path, workdir: Path) -> Decoded:
                                                f"this one stops at: {last!r}")
     return Decoded(plain, "plain", compressed)
 
-
-def copy_to(path: Path, dest: Path) -> Path:
-    """Copy a file (the lab keeps each night's object for the figure)."""
-    shutil.copyfile(path, dest)
-    return dest

@@ -66,9 +66,9 @@ class BackupLab:
     endpoint: EmbeddedAWS | None = None
     prefix: str = "nightly/"
     rpo_nights: float = RPO_NIGHTS
+    scale: dict[str, int] = field(default_factory=lambda: dict(SCALE))
     database: str = "shop"  # what the job's PGDATABASE says
     history: list[Night] = field(default_factory=list)
-    _password: str = field(default="", repr=False)
     _next: float = 0.0
 
     @property
@@ -109,7 +109,7 @@ class BackupLab:
         if delay > 0:
             time.sleep(delay)
         self._next = max(self._next, time.monotonic()) + self.night_seconds
-        trade(self.prod)
+        trade(self.prod, self.scale)
 
     def night(self) -> Night:
         """A night: the business day, the job (the real script), then the restore check on the newest backup."""
@@ -240,7 +240,8 @@ def start_lab(run: Run, backend: str = "local", profile: str | None = None, regi
                                     changes="creates an S3 bucket and writes backups to it", allow_real_changes=allow_real_changes)
     prod = start_postgres(run)
     password = secrets.token_urlsafe(24)
-    setup_database(prod, scram_verifier(password), {**SCALE, **(scale or {})})
+    scale = {**SCALE, **(scale or {})}
+    setup_database(prod, scram_verifier(password), scale)
     job = run.dir / "job"
     job.mkdir(mode=0o700)
     shutil.copy(LAB / "backup.sh", job / "backup.sh")
@@ -249,4 +250,4 @@ def start_lab(run: Run, backend: str = "local", profile: str | None = None, regi
     scratch = Scratch(run)
     scratch.pg  # noqa: B018 - start it now, not in the first night's check
     return BackupLab(run, target, prod, scratch, _make_bucket(target, run), night_seconds, endpoint,
-                     rpo_nights=rpo_nights, _password=password)
+                     rpo_nights=rpo_nights, scale=scale)

@@ -28,10 +28,10 @@ PAY = ("INSERT INTO payments SELECT o.id, o.id, o.total_cents, o.placed_at + int
        " WHERE o.id %% 5 <> 0 AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id)")
 
 
-def trade(prod: Postgres) -> None:
-    """The shop's business day: new orders, their items and payments."""
+def trade(prod: Postgres, scale: dict[str, int]) -> None:
+    """The shop's business day: new orders (for the customers and catalog of scale), items, payments."""
     with prod.connect("shop") as conn:
-        params = {"orders": ORDERS_PER_NIGHT, "customers": SCALE["customers"], "catalog": SCALE["catalog"]}
+        params = {"orders": ORDERS_PER_NIGHT, "customers": scale["customers"], "catalog": scale["catalog"]}
         for statement in TRADE:
             conn.execute(statement, params)
         if conn.execute("SELECT to_regclass('public.payments')").fetchone()[0]:
