@@ -239,3 +239,27 @@ def test_the_real_aws_path_creates_fills_and_deletes_its_own_bucket(monkeypatch)
             tags = s3.get_bucket_tagging(Bucket=lab.bucket)["TagSet"]
             assert {"Key": "labkit:lab", "Value": "06-backup-restore"} in tags
         assert lab.bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_pipefail_makes_the_job_fail_and_the_grant_makes_it_work():
+    from labkit.backup.lab import start_lab
+
+    with Run("test-backup-pipefail") as run:
+        lab = start_lab(run, night_seconds=1, rpo_nights=30, scale={"customers": 50, "catalog": 10, "orders": 100})
+        lab.migrate()
+        lying = lab.night()
+        assert (lying.job_exit, lying.size, lying.report.kinds) == (0, 20, ["unreadable"])
+        assert "permission denied for table payments" in lab.job_log(lying)
+        assert "backup complete" in lying.job_said and lying.bad
+        lab.use_pipefail()
+        honest = lab.night()
+        assert honest.job_exit != 0 and "backup complete" not in lab.job_log(honest)
+        lab.grant_backup()
+        fixed = lab.night()
+        assert fixed.job_exit == 0 and not fixed.report.has_findings and not fixed.bad
+        assert fixed.report.tables["public.payments"] == fixed.truth["public.payments"] > 0
+        from labkit.backup.lab import LAB
+
+        # the run's copy of the job was fixed; labs/ keeps the one that lies
+        assert "set -euo pipefail" in lab.script.read_text()
+        assert "set -euo pipefail" not in (LAB / "backup.sh").read_text()
