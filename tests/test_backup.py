@@ -68,16 +68,16 @@ def test_each_finding_kind_comes_from_what_was_seen():
 def test_replay_says_which_nights_a_policy_would_have_caught():
     def night(n, **kw):
         row = {"night": n, "restored": True, "tables": {"public.orders": 100}, "restore_errors": [],
-               "unreadable": None, "age_nights": 0.3, "manifest": {"public.orders": 100}, "bad": False}
+               "unreadable": None, "age_hours": 2, "manifest": {"public.orders": 100}, "bad": False}
         return row | kw
 
     history = [night(1), night(2, restored=False, tables={}, unreadable="empty", bad=True),
-               night(3, age_nights=1.2), night(4, age_nights=2.2, bad=True),
+               night(3, age_hours=30), night(4, age_hours=50, bad=True),
                night(5, tables={"public.orders": 3}, manifest={"public.orders": 3}, bad=True)]
-    default = replay(history, 1.5)
+    default = replay(history, 36)
     assert default["flagged"] == [2, 4] and default["missed"] == [5] and default["false_alarms"] == []
-    assert replay(history, 7)["missed"] == [4, 5]
-    strict = replay(history, 1.0, ["orders=50"])
+    assert replay(history, 168)["missed"] == [4, 5]
+    strict = replay(history, 24, ["orders=50"])
     assert strict["flagged"] == [2, 3, 4, 5] and strict["false_alarms"] == [3] and strict["missed"] == []
     assert replay(history, None, use_manifest=False)["flagged"] == [2]
 
@@ -230,7 +230,7 @@ def test_the_real_aws_path_creates_fills_and_deletes_its_own_bucket(monkeypatch)
         with Run("test-backup-lab") as run:
             with pytest.raises(InputError, match="allow_real_changes"):
                 start_lab(run, backend="aws")
-            lab = start_lab(run, backend="aws", allow_real_changes=True, region="eu-west-1", night_seconds=10,
+            lab = start_lab(run, backend="aws", allow_real_changes=True, region="eu-west-1",
                             scale={"customers": 50, "catalog": 10, "orders": 100})
             assert lab.target.endpoint_url is None and lab.endpoint is None
             night = lab.night()
@@ -245,7 +245,7 @@ def test_pipefail_makes_the_job_fail_and_the_grant_makes_it_work():
     from labkit.backup.lab import start_lab
 
     with Run("test-backup-pipefail") as run:
-        lab = start_lab(run, night_seconds=1, rpo_nights=30, scale={"customers": 50, "catalog": 10, "orders": 100})
+        lab = start_lab(run, scale={"customers": 50, "catalog": 10, "orders": 100})
         lab.migrate()
         lying = lab.night()
         assert (lying.job_exit, lying.size, lying.report.kinds) == (0, 20, ["unreadable"])

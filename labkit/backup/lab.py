@@ -1,14 +1,21 @@
 """Lab 06 as functions the notebook calls: a production database, a backup job run night after
-night, the restore check after every night, and the lab's breaks."""
+night, the restore check after every night, and the lab's breaks.
+
+The lab keeps a calendar: each night is a real run of the job and a real check, and between
+nights the lab's clock jumps to the next night's 02:00. The check is told the lab's time (as
+`verify(now=...)` can be for any "as of" question), so a backup's age reads in real hours and
+days against a real RPO - and does not depend on how loaded the machine is."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,10 @@ from .verify import verify
 
 LAB = LABS / "06-backup-restore"
 LAB_TAG = {"Key": "labkit:lab", "Value": "06-backup-restore"}
-RPO_NIGHTS = 1.5  # the promise: never more than a night's data (and some slack) lost
+RPO_HOURS = 36.0  # the promise for a nightly job: never more than a night's data (and some slack) lost
+NIGHT = 86400.0  # seconds of the lab's calendar between two nights
+
+
 @dataclass
 class Night:
     """One night: what the job did and said, what the restore check found, and the truth."""
@@ -40,17 +50,19 @@ class Night:
     size: int | None
     report: BackupReport
     truth: dict[str, int]  # production's rows that night, as the owner counts them
-    age_nights: float | None
+    age_hours: float | None  # the newest backup's age at the check, on the lab's calendar
     bad: bool  # the newest backup would not bring that night's data back (or is older than the RPO)
 
     def to_record(self) -> dict[str, Any]:
         """The night as plain data: what replay, the figure and the explorer read."""
-        unreadable = next((f.detail for f in self.report.findings if f.kind == "unreadable"), None)
-        errors = [f.detail for f in self.report.findings if f.kind == "restore_failed"]
+        r = self.report
+        unreadable = next((f.detail for f in r.findings if f.kind == "unreadable"), None)
+        # a restore that ran into the end of the data is unreadable too: keep its error for the replay
+        errors = [f.detail for f in r.findings if f.kind == "restore_failed" or (f.kind == "unreadable" and r.restored)]
         return {"night": self.night, "job_ran": self.job_ran, "job_exit": self.job_exit, "size": self.size,
-                "age_nights": self.age_nights, "restored": self.report.restored, "tables": dict(self.report.tables),
-                "unreadable": unreadable, "restore_errors": errors, "manifest": self.report.manifest, "kinds": self.report.kinds,
-                "restore_seconds": self.report.restore_seconds, "truth": dict(self.truth), "bad": self.bad}
+                "age_hours": self.age_hours, "restored": r.restored, "tables": dict(r.tables),
+                "unreadable": None if r.restored else unreadable, "restore_errors": errors, "manifest": r.manifest,
+                "kinds": r.kinds, "restore_seconds": r.restore_seconds, "truth": dict(self.truth), "bad": self.bad}
 
 
 @dataclass
@@ -62,14 +74,15 @@ class BackupLab:
     prod: Postgres
     scratch: Scratch
     bucket: str
-    night_seconds: float
     endpoint: EmbeddedAWS | None = None
     prefix: str = "nightly/"
-    rpo_nights: float = RPO_NIGHTS
+    rpo_hours: float = RPO_HOURS
     scale: dict[str, int] = field(default_factory=lambda: dict(SCALE))
     database: str = "shop"  # what the job's PGDATABASE says
     history: list[Night] = field(default_factory=list)
-    _next: float = 0.0
+    _start: float = field(default_factory=time.time)  # night 0, on both clocks
+    _offset: float = 0.0  # the lab's clock minus the real one, this night
+    _written: dict[str, float] = field(default_factory=dict)  # key -> the offset of the night that wrote it
 
     @property
     def script(self) -> Path:
@@ -87,8 +100,8 @@ class BackupLab:
 
     def job_env(self) -> dict[str, str]:
         """The job's environment, as a scheduler would set it (the password only in PGPASSFILE)."""
-        venv_bin = str(Path(sys.executable).parent)
-        env = {"PATH": os.pathsep.join([venv_bin, str(Path(client_tool("pg_dump")).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        tools = [str(Path(aws_cli() or sys.executable).parent), str(Path(client_tool("pg_dump")).parent)]
+        env = {"PATH": os.pathsep.join([*tools, "/usr/local/bin", "/usr/bin", "/bin"]),
                "LANG": "C.UTF-8", "PGHOST": LOCALHOST, "PGPORT": str(self.prod.port), "PGUSER": "backup",
                "PGDATABASE": self.database, "PGPASSFILE": str(self.run.dir / "job" / "pgpass"),
                "BACKUP_BUCKET": self.bucket, "BACKUP_PREFIX": self.prefix,
@@ -104,16 +117,25 @@ class BackupLab:
         return env
 
     # -- the nights ---------------------------------------------------------------------
-    def _wait_for_night(self) -> None:
-        delay = self._next - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        self._next = max(self._next, time.monotonic()) + self.night_seconds
+    def _begin_night(self) -> None:
+        """The clock jumps to the next night; the day's business has happened."""
+        nights = len(self.history) + 1
+        self._offset = self._start + nights * NIGHT - time.time()
         trade(self.prod, self.scale)
+
+    def now(self) -> dt.datetime:
+        """The lab's time: this night, as the clock on the wall would say."""
+        return dt.datetime.fromtimestamp(time.time() + self._offset, dt.UTC)
+
+    def _as_of(self, key: str | None) -> dt.datetime:
+        """What `now` to tell the check so that the backup `key` (written on some night, stamped by S3
+        with the real time) has its age on the lab's calendar."""
+        written = self._written.get(key or "", self._offset)
+        return dt.datetime.fromtimestamp(time.time() + self._offset - written, dt.UTC)
 
     def night(self) -> Night:
         """A night: the business day, the job (the real script), then the restore check on the newest backup."""
-        self._wait_for_night()
+        self._begin_night()
         started = time.time()
         code, out = self.run.run_command(f"backup-night-{len(self.history) + 1}", ["bash", str(self.script)],
                                          env=self.job_env(), timeout=300)
@@ -124,6 +146,8 @@ class BackupLab:
         except InputError:
             key, wrote = None, False
         size = self.s3().head_object(Bucket=self.bucket, Key=key)["ContentLength"] if wrote else None
+        if wrote:
+            self._written[key] = self._offset
         said = lines[-1] if lines else "(no output)"
         return self._record(True, code, said, key if wrote else None, size)
 
@@ -133,36 +157,36 @@ class BackupLab:
         said = f"(did not run; its last status: exit {last.job_exit if last else '-'})"
         nights = []
         for _ in range(count):
-            self._wait_for_night()
+            self._begin_night()
             nights.append(self._record(False, None, said, None, None))
         return nights
 
     def _record(self, ran: bool, code: int | None, said: str, key: str | None, size: int | None) -> Night:
         report = self.verify()
         truth = count_rows(self.prod, "shop")
-        age = None if report.backup_age_seconds is None else round(report.backup_age_seconds / self.night_seconds, 2)
+        age = None if report.backup_age_seconds is None else round(report.backup_age_seconds / 3600, 2)
         lost = any(report.tables.get(t, 0) < rows for t, rows in truth.items())
         # bad: this backup would not bring the data back - unreadable, failing, older than the RPO,
         # or (on a night the job ran) missing rows the database had when it dumped
         bad = (not report.restored or "restore_failed" in report.kinds or (ran and lost)
-               or (age is not None and age > self.rpo_nights))
+               or (age is not None and age > self.rpo_hours))
         night = Night(len(self.history) + 1, ran, code, said, key, size, report, truth, age, bad)
         self.history.append(night)
         return night
 
     def verify(self, source: str | None = None, expectations: dict[str, int] | None = None,
-               max_age_nights: float | None | str = "rpo") -> BackupReport:
-        """`labkit backup verify` on the newest backup (or source), with the lab's scratch server;
-        the age limit is the lab's RPO unless given (None: no limit)."""
-        nights = self.rpo_nights if max_age_nights == "rpo" else max_age_nights
-        max_age = None if nights is None else float(nights) * self.night_seconds
+               max_age_hours: float | None | str = "rpo") -> BackupReport:
+        """`labkit backup verify` on the newest backup (or source), with the lab's scratch server, as
+        of the lab's time; the age limit is the lab's RPO unless given (None: no limit)."""
+        hours = self.rpo_hours if max_age_hours == "rpo" else max_age_hours
+        newest = max(self._written, key=self._written.get, default=None) if source is None else source.split("/", 3)[-1]
         return verify(source or self.source, self.scratch, s3=self.s3(), expectations=expectations,
-                      max_age_seconds=max_age)
+                      max_age_seconds=None if hours is None else float(hours) * 3600, now=self._as_of(newest))
 
     def cli_verify(self, *options: str) -> tuple[list[str], int, str]:
         """Run `labkit backup verify` on the newest backup as a CI job would, in its own process
         (with its own throwaway PostgreSQL): the command, its exit code and what it printed."""
-        argv = ["labkit", "backup", "verify", self.source, "--max-age", f"{self.rpo_nights * self.night_seconds:g}s",
+        argv = ["labkit", "backup", "verify", self.source, "--max-age", f"{self.rpo_hours:g}h",
                 *(["--endpoint-url", self.target.endpoint_url] if self.target.endpoint_url else []),
                 *(["--profile", self.target.profile] if self.target.profile else []),
                 "--region", self.target.region, *options]
@@ -209,6 +233,11 @@ class BackupLab:
         self.database = database
 
 
+def aws_cli() -> str | None:
+    """The aws CLI the job runs: the one beside this Python (installed with labkit) first."""
+    return shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+
+
 def _make_bucket(target: AwsTarget, run: Run) -> str:
     s3 = target.client("s3")
     name = f"labkit-backups-{secrets.token_hex(4)}"
@@ -229,16 +258,24 @@ def _make_bucket(target: AwsTarget, run: Run) -> str:
 
 
 def start_lab(run: Run, backend: str = "local", profile: str | None = None, region: str = "us-east-1",
-              allow_real_changes: bool = False, night_seconds: float = 3.0, rpo_nights: float = RPO_NIGHTS,
+              allow_real_changes: bool = False, rpo_hours: float = RPO_HOURS,
               scale: dict[str, int] | None = None) -> BackupLab:
     """Start PostgreSQL (production), the scratch server for restores, the AWS side and the bucket."""
-    if night_seconds <= 0 or rpo_nights <= 0:
-        raise InputError("night_seconds and rpo_nights must be positive")
-    if shutil.which("aws", path=str(Path(sys.executable).parent)) is None and shutil.which("aws") is None:
+    if rpo_hours <= 0:
+        raise InputError("rpo_hours must be positive")
+    if aws_cli() is None:
         raise ComponentError("the aws CLI is not installed (pip install awscli; make setup does)")
-    target, endpoint = open_backend(run, backend, region, profile,
-                                    changes="creates an S3 bucket and writes backups to it", allow_real_changes=allow_real_changes)
-    prod = start_postgres(run)
+    changes = "creates an S3 bucket and writes backups to it"
+    if backend != "local":  # at once - and without the opt-in, before anything has started
+        aws_side = open_backend(run, backend, region, profile, changes=changes, allow_real_changes=allow_real_changes)
+    scratch = Scratch(run)
+    with ThreadPoolExecutor(3) as pool:  # three servers start at once: initdb and moto take a second each
+        prod_started = pool.submit(start_postgres, run)
+        scratch_started = pool.submit(lambda: scratch.pg)
+        local_side = pool.submit(open_backend, run, "local", region) if backend == "local" else None
+        prod = prod_started.result()
+        scratch_started.result()
+        target, endpoint = local_side.result() if local_side else aws_side
     password = secrets.token_urlsafe(24)
     scale = {**SCALE, **(scale or {})}
     setup_database(prod, scram_verifier(password), scale)
@@ -247,7 +284,5 @@ def start_lab(run: Run, backend: str = "local", profile: str | None = None, regi
     shutil.copy(LAB / "backup.sh", job / "backup.sh")
     shutil.copy(LAB / "count-rows.sql", job / "count-rows.sql")
     prod.passfile(job / "pgpass", user="backup", password=password)
-    scratch = Scratch(run)
-    scratch.pg  # noqa: B018 - start it now, not in the first night's check
-    return BackupLab(run, target, prod, scratch, _make_bucket(target, run), night_seconds, endpoint,
-                     rpo_nights=rpo_nights, scale=scale)
+    return BackupLab(run, target, prod, scratch, _make_bucket(target, run), endpoint, rpo_hours=rpo_hours,
+                     scale=scale)

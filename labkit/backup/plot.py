@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 GREEN, RED, GREY = "#1e8449", "#c0392b", "#95a5a6"
 
 
-def plot_nights(history: list[dict[str, Any]], rpo_nights: float, path: Path | None = None,
+def plot_nights(history: list[dict[str, Any]], rpo_hours: float, path: Path | None = None,
                 title: str = "Lab 06: the job's status vs the restore"):
     """Top: job status and restore verdict per night; middle: object size; bottom: backup age vs the RPO."""
     nights = [r["night"] for r in history]
@@ -40,12 +40,12 @@ def plot_nights(history: list[dict[str, Any]], rpo_nights: float, path: Path | N
         sx.bar([n for n, _ in sizes], [s for _, s in sizes], color=[RED if s < 1024 else "#2e86c1" for _, s in sizes])
         sx.set_yscale("log")
     sx.set_ylabel("new object (bytes)")
-    ages = [(r["night"], r["age_nights"]) for r in history if r["age_nights"] is not None]
-    gx.bar([n for n, _ in ages], [a for _, a in ages], color=[RED if a > rpo_nights else "#2e86c1" for _, a in ages])
-    gx.axhline(rpo_nights, color=RED, linestyle="--", linewidth=1)
-    gx.annotate(f"RPO {rpo_nights:g} nights", (nights[0] if nights else 0, rpo_nights), textcoords="offset points",
+    ages = [(r["night"], r["age_hours"]) for r in history if r["age_hours"] is not None]
+    gx.bar([n for n, _ in ages], [a for _, a in ages], color=[RED if a > rpo_hours else "#2e86c1" for _, a in ages])
+    gx.axhline(rpo_hours, color=RED, linestyle="--", linewidth=1)
+    gx.annotate(f"RPO {rpo_hours:g} h", (nights[0] if nights else 0, rpo_hours), textcoords="offset points",
                 xytext=(0, 4), fontsize=8, color=RED)
-    gx.set_ylabel("newest backup's age (nights)")
+    gx.set_ylabel("newest backup's age (h)")
     gx.set_xlabel("night")
     gx.set_xticks(nights)
     fig.suptitle(title)

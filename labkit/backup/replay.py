@@ -7,9 +7,9 @@ from typing import Any
 from .check import Restored, judge, parse_expect
 
 
-def replay(history: list[dict[str, Any]], max_age_nights: float | None = 1.5,
+def replay(history: list[dict[str, Any]], max_age_hours: float | None = 36.0,
            expectations: dict[str, int] | list[str] | None = None, use_manifest: bool = True) -> dict[str, Any]:
-    """Each recorded night (Night.to_record) judged again: the backup's age limit in nights, the
+    """Each recorded night (Night.to_record) judged again: the backup's age limit in hours, the
     expectations (a dict, or `--expect` strings), with or without the job's manifest.
 
     Returns the nights flagged, the bad nights missed (the data would not have come back as it
@@ -19,8 +19,8 @@ def replay(history: list[dict[str, Any]], max_age_nights: float | None = 1.5,
     flagged, kinds = [], {}
     for row in history:
         restored = None if not row["restored"] else Restored(row["tables"], list(row["restore_errors"]))
-        report = judge("", restored, unreadable=row["unreadable"], age_seconds=row["age_nights"],
-                       max_age_seconds=max_age_nights, expectations=expectations,
+        report = judge("", restored, unreadable=row["unreadable"], age_seconds=row["age_hours"],
+                       max_age_seconds=max_age_hours, expectations=expectations,
                        manifest=row["manifest"] if use_manifest else None)
         kinds[row["night"]] = report.kinds
         if report.has_findings:
