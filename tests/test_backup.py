@@ -241,7 +241,7 @@ def test_the_real_aws_path_creates_fills_and_deletes_its_own_bucket(monkeypatch)
         assert lab.bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
-def test_pipefail_makes_the_job_fail_and_the_grant_makes_it_work():
+def test_pipefail_makes_the_job_fail_the_grant_makes_it_work_and_the_exercise_checker_judges():
     from labkit.backup.lab import start_lab
 
     with Run("test-backup-pipefail") as run:
@@ -263,3 +263,19 @@ def test_pipefail_makes_the_job_fail_and_the_grant_makes_it_work():
         # the run's copy of the job was fixed; labs/ keeps the one that lies
         assert "set -euo pipefail" in lab.script.read_text()
         assert "set -euo pipefail" not in (LAB / "backup.sh").read_text()
+        # the exercise: a backup of the wrong database verifies - until the expectations say what production holds
+        lab.point_job_at("shop_staging")
+        wrong = lab.night()
+        assert wrong.job_exit == 0 and not wrong.report.has_findings and wrong.bad
+        from labkit.backup.exercise import check_expectations
+        from labkit.exercises import LearnerCrash, load_solution
+
+        passed, why, _ = check_expectations(lab, ["orders", "customers"], wrong.key, fixed.key)
+        assert not passed and "still verifies" in why
+        passed, why, _ = check_expectations(lab, ["orders=1000000"], wrong.key, fixed.key)
+        assert not passed and "false alarm" in why
+        assert check_expectations(lab, ["orders=50", "payments"], wrong.key, fixed.key)[0]
+        solution = load_solution("06-backup-restore", "expectations")
+        assert not check_expectations(lab, solution, wrong.key, fixed.key)[0]  # scale: 100 orders here
+        with pytest.raises(LearnerCrash, match="MIN_ROWS"):
+            check_expectations(lab, ["orders=many"], wrong.key, fixed.key)

@@ -574,3 +574,23 @@ def test_a_watch_from_a_listed_version_hears_of_a_delete_that_came_before_the_wa
                                f"&resourceVersion={listed.metadata.resource_version}&timeoutSeconds=2")
     events = [json.loads(line) for line in resp.read().splitlines() if line.strip()]
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("DELETED", "gone")]
+
+
+def test_when_the_run_is_stopping_a_crash_looping_pod_shuts_down_without_printing(monkeypatch):
+    """Between Run.stop() beginning and the cluster's own clean-up, a pod may try to restart a
+    container; the run refuses, and the pod thread must end quietly - not print a traceback into
+    the notebook cell (one CI run: Lab 05's clean-up cell)."""
+    seen = []
+    monkeypatch.setattr(threading, "excepthook", seen.append)
+    with Run("test-cluster") as run:
+        c = start_cluster(run, restart_backoff=(0.05, 0.1))
+        client.CoreV1Api(c.api_client()).create_namespaced_pod(NS, {
+            "metadata": {"name": "crash"}, "spec": {"containers": [{"name": "c", "image": "x", "command": ["false"]}]}})
+        wait_for(lambda: c.runtime(NS, "crash") is not None and c.runtime(NS, "crash").containers[0].restarts >= 2)
+        pod = c.runtime(NS, "crash")
+        run.stopped = True  # the moment the run starts stopping, before the cluster's clean-up has run
+        try:
+            wait_for(pod.finished.is_set, timeout=10)
+        finally:
+            run.stopped = False
+    assert seen == []

@@ -7,12 +7,13 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from ..waiting import free_port
 from .container import Container, container_status, set_pod_status
 from .objects import NODE, now
+from .podaccess import PodAccess
 from .podconfig import ConfigError, PodConfig, remove_files
 from .probes import arm_probes, probe_container
 from .programs import argv_for
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 TICK = 0.05
 
 
-class PodRuntime:
+class PodRuntime(PodAccess):
     """Runs one pod's containers on 127.0.0.1 for as long as the pod exists."""
 
     def __init__(self, cluster: LocalCluster, pod: dict[str, Any]):
@@ -62,16 +63,30 @@ class PodRuntime:
         self._stop.set()
 
     def _main(self) -> None:
+        """The pod's supervising loop. A background thread never prints into a notebook cell: what
+        goes wrong here goes to the run's kubelet-errors.log; once the run is stopping (a container
+        it cannot restart any more), the pod shuts down quietly."""
         try:
             self._event("Scheduled", f"Successfully assigned {self.ns}/{self.name} to {NODE}",
                         component="default-scheduler")
             self._publish()
             while not self._stop.is_set():
-                self._tick()
+                try:
+                    self._tick()
+                except Exception as err:
+                    if self.cluster.run.stopped:
+                        break
+                    self._log_error(err)
                 self._stop.wait(TICK)
             self._shutdown()
+        except Exception as err:
+            self._log_error(err)
         finally:
             self.finished.set()
+
+    def _log_error(self, err: BaseException) -> None:
+        with contextlib.suppress(OSError), open(self.cluster.run.logs / "kubelet-errors.log", "a") as log:
+            log.write(f"{now()} pod {self.ns}/{self.name}: " + "".join(traceback.format_exception(err)))
 
     def _tick(self) -> None:
         changed = False
@@ -220,33 +235,3 @@ class PodRuntime:
             self.cluster.store.update("pods", self.ns, self.name, update)
         except NotFound:
             pass
-
-    def _container(self, name: str | None) -> Container:
-        c = next((x for x in self.containers if name in (None, x.name)), None)
-        if c is None:
-            raise LookupError(f"container {name} is not valid for pod {self.name}")
-        return c
-
-    def log_path(self, container: str | None, previous: bool) -> tuple[Path, Container]:
-        """The file of a container's output (its previous run with previous=True)."""
-        c = self._container(container)
-        restart = c.restarts - 1 if previous else c.restarts
-        if previous and restart < 0:
-            raise LookupError(f'previous terminated container "{c.name}" in pod "{self.name}" not found')
-        return self.cluster.run.logs / f"{self.ns}.{self.name}.{c.name}.{restart}.out", c
-
-    def container_running(self, c: Container, path: Path) -> bool:
-        """True while the container run that writes path is alive (kubectl logs -f follows it)."""
-        return (not self.finished.is_set() and c.proc is not None and c.proc.log_path == path
-                and c.proc.popen.poll() is None)
-
-    def exec_environment(self, container: str | None) -> tuple[dict[str, str], str | None]:
-        """What `kubectl exec` runs in: the container's environment as at its start, its working directory."""
-        c = self._container(container)
-        if c.proc is None:
-            raise LookupError(f'container "{c.name}" in pod "{self.name}" is not running')
-        return dict(c.full_env), c.spec.get("workingDir") or (str(c.root) if c.root else None)
-
-    def track_exec(self, proc: Any) -> None:
-        """An exec'd process: killed with the pod (and by its own connection's end)."""
-        self.execs = {p for p in self.execs if p.poll() is None} | {proc}
