@@ -63,7 +63,11 @@ def find_bindir() -> Path:
 def client_tool(name: str) -> str:
     """A PostgreSQL client program (pg_dump, pg_restore, psql) of the same version as the server
     where there is a choice: beside the server binaries first, then on PATH."""
-    for candidate in (find_bindir() / name, Path(shutil.which(name) or "/nonexistent")):
+    try:
+        beside_server = [find_bindir() / name]
+    except ComponentError:  # clients without a server: what PATH has
+        beside_server = []
+    for candidate in [*beside_server, Path(shutil.which(name) or "/nonexistent")]:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     for candidate in sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True):

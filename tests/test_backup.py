@@ -156,6 +156,8 @@ def test_each_broken_dump_gives_its_finding(dumps):
     assert "no_such_table" in broken.findings[0].detail
     assert verify(str(paths["empty"]), scratch).kinds == ["empty"]
     assert verify(str(paths["custom"]), scratch, expectations={"public.orders": 5000}).kinds == ["too_few_rows"]
+    missing = verify(str(paths["custom"]), scratch, expectations={"public.payments": 0, "audit.events": 1})
+    assert missing.kinds == ["missing_table"] and {f.table for f in missing.findings} == {"public.payments", "audit.events"}
     assert verify(str(paths["custom"]), scratch, max_age_seconds=0.0).kinds == ["too_old"]
     paths["custom"].with_name(paths["custom"].name + ".manifest").write_text("public.orders\t3001\n")
     try:
