@@ -80,7 +80,7 @@ class BackupLab:
     scale: dict[str, int] = field(default_factory=lambda: dict(SCALE))
     database: str = "shop"  # what the job's PGDATABASE says
     history: list[Night] = field(default_factory=list)
-    _start: float = field(default_factory=time.time)  # night 0, on both clocks
+    _start: float = field(default_factory=lambda: time.time() // NIGHT * NIGHT + 2 * 3600)  # night 0: 02:00 UTC today
     _offset: float = 0.0  # the lab's clock minus the real one, this night
     _written: dict[str, float] = field(default_factory=dict)  # key -> the offset of the night that wrote it
 

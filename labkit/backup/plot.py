@@ -39,6 +39,11 @@ def plot_nights(history: list[dict[str, Any]], rpo_hours: float, path: Path | No
     if sizes:
         sx.bar([n for n, _ in sizes], [s for _, s in sizes], color=[RED if s < 1024 else "#2e86c1" for _, s in sizes])
         sx.set_yscale("log")
+        sx.set_ylim(bottom=1)
+        for n, size in sizes:
+            if size < 1024:
+                sx.annotate(f"{size} B", (n, size), textcoords="offset points", xytext=(0, 3), ha="center",
+                            fontsize=8, color=RED)
     sx.set_ylabel("new object (bytes)")
     ages = [(r["night"], r["age_hours"]) for r in history if r["age_hours"] is not None]
     gx.bar([n for n, _ in ages], [a for _, a in ages], color=[RED if a > rpo_hours else "#2e86c1" for _, a in ages])
