@@ -26,43 +26,17 @@ from ..paths import LABS
 from ..postgres import Postgres, client_tool, scram_verifier, start_postgres
 from ..runtime import Run
 from ..waiting import LOCALHOST
+from .bucket import make_bucket
 from .check import BackupReport
 from .fetch import newest_key
+from .night import Night
 from .restore import Scratch, count_rows
 from .shop import SCALE, setup_database, trade
 from .verify import verify
 
 LAB = LABS / "06-backup-restore"
-LAB_TAG = {"Key": "labkit:lab", "Value": "06-backup-restore"}
 RPO_HOURS = 36.0  # the promise for a nightly job: never more than a night's data (and some slack) lost
 NIGHT = 86400.0  # seconds of the lab's calendar between two nights
-
-
-@dataclass
-class Night:
-    """One night: what the job did and said, what the restore check found, and the truth."""
-
-    night: int
-    job_ran: bool
-    job_exit: int | None
-    job_said: str
-    key: str | None
-    size: int | None
-    report: BackupReport
-    truth: dict[str, int]  # production's rows that night, as the owner counts them
-    age_hours: float | None  # the newest backup's age at the check, on the lab's calendar
-    bad: bool  # the newest backup would not bring that night's data back (or is older than the RPO)
-
-    def to_record(self) -> dict[str, Any]:
-        """The night as plain data: what replay, the figure and the explorer read."""
-        r = self.report
-        unreadable = next((f.detail for f in r.findings if f.kind == "unreadable"), None)
-        # a restore that ran into the end of the data is unreadable too: keep its error for the replay
-        errors = [f.detail for f in r.findings if f.kind == "restore_failed" or (f.kind == "unreadable" and r.restored)]
-        return {"night": self.night, "job_ran": self.job_ran, "job_exit": self.job_exit, "size": self.size,
-                "age_hours": self.age_hours, "restored": r.restored, "tables": dict(r.tables),
-                "unreadable": None if r.restored else unreadable, "restore_errors": errors, "manifest": r.manifest,
-                "kinds": r.kinds, "restore_seconds": r.restore_seconds, "truth": dict(self.truth), "bad": self.bad}
 
 
 @dataclass
@@ -238,25 +212,6 @@ def aws_cli() -> str | None:
     return shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 
 
-def _make_bucket(target: AwsTarget, run: Run) -> str:
-    s3 = target.client("s3")
-    name = f"labkit-backups-{secrets.token_hex(4)}"
-    config = {} if target.region == "us-east-1" else {
-        "CreateBucketConfiguration": {"LocationConstraint": target.region}}
-    s3.create_bucket(Bucket=name, **config)
-    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [LAB_TAG]})
-
-    def remove() -> None:  # only the lab's own bucket, and only what is in it
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-            for obj in page.get("Contents", []):
-                s3.delete_object(Bucket=name, Key=obj["Key"])
-        s3.delete_bucket(Bucket=name)
-
-    if target.backend == "aws":
-        run.add_cleanup("the lab's S3 bucket", remove)
-    return name
-
-
 def start_lab(run: Run, backend: str = "local", profile: str | None = None, region: str = "us-east-1",
               allow_real_changes: bool = False, rpo_hours: float = RPO_HOURS,
               scale: dict[str, int] | None = None) -> BackupLab:
@@ -284,5 +239,5 @@ def start_lab(run: Run, backend: str = "local", profile: str | None = None, regi
     shutil.copy(LAB / "backup.sh", job / "backup.sh")
     shutil.copy(LAB / "count-rows.sql", job / "count-rows.sql")
     prod.passfile(job / "pgpass", user="backup", password=password)
-    return BackupLab(run, target, prod, scratch, _make_bucket(target, run), endpoint, rpo_hours=rpo_hours,
+    return BackupLab(run, target, prod, scratch, make_bucket(target, run), endpoint, rpo_hours=rpo_hours,
                      scale=scale)
