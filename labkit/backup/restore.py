@@ -11,11 +11,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import subprocess
 import time
 from pathlib import Path
 
-from ..errors import ComponentError
 from ..postgres import Postgres, client_tool, start_postgres
 from ..runtime import Run
 from ..waiting import LOCALHOST
@@ -65,12 +63,9 @@ class Scratch:
             argv = [client_tool("pg_restore"), "--no-owner", "--no-privileges", *conn, str(dump)]
         else:
             argv = [client_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=0", *conn, "-f", str(dump)]
-        try:
-            done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True, errors="replace", timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            raise ComponentError(f"the restore did not finish within {self.timeout:.0f} s") from None
-        return restore_errors(done.stderr, fmt, done.returncode)
+        # a tracked process: stopped with the run, whatever happens to the caller
+        code, output = self.run.run_command(f"restore-{db}", argv, env=env, timeout=self.timeout)
+        return restore_errors(output, fmt, code)
 
 
 def restore_errors(stderr: str, fmt: str, returncode: int) -> list[str]:
