@@ -594,3 +594,23 @@ def test_when_the_run_is_stopping_a_crash_looping_pod_shuts_down_without_printin
         finally:
             run.stopped = False
     assert seen == []
+
+
+def test_a_container_a_liveness_probe_gives_up_on_is_not_ready_during_its_grace_period(cluster):
+    """The kubelet marks it not Ready at the kill, not when the process finally exits."""
+    _, core, _ = apis(cluster)
+    stubborn = "trap '' TERM; while :; do sleep 0.1; done"  # ignores SIGTERM: lives out its grace period
+    core.create_namespaced_pod(NS, {"metadata": {"name": "stubborn"}, "spec": {
+        "terminationGracePeriodSeconds": 30, "containers": [{
+            "name": "c", "image": "x", "command": ["sh", "-c", stubborn],
+            "livenessProbe": {"exec": {"command": ["test", "!", "-f", "wedged"]}, "periodSeconds": 1,
+                              "failureThreshold": 1}}]}})
+
+    def status():
+        return core.read_namespaced_pod("stubborn", NS).status.container_statuses[0]
+
+    wait_for(lambda: status().ready)
+    (cluster.run.dir / "pods" / f"{NS}.stubborn" / "c" / "wedged").write_text("")
+    wait_for(lambda: not status().ready, timeout=5)
+    assert status().state.running is not None and status().restart_count == 0  # still in its grace period
+    core.delete_namespaced_pod("stubborn", NS, grace_period_seconds=0)

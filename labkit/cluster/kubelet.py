@@ -172,7 +172,9 @@ class PodRuntime(PodAccess):
         changed, kill = probe_container(c, lambda port: self.host_port(port, c),
                                         lambda why: self._event("Unhealthy", why, c, warning=True))
         if kill:
-            self._kill(c, kill)
+            was_ready = c.ready
+            self._kill(c, kill)  # not Ready from now on: publish that at once, not after the grace period
+            return changed or was_ready
         return changed
 
     def _kill(self, c: Container, why: str) -> None:
