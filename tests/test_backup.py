@@ -281,3 +281,8 @@ def test_pipefail_makes_the_job_fail_the_grant_makes_it_work_and_the_exercise_ch
         assert not check_expectations(lab, solution, wrong.key, fixed.key)[0]  # scale: 100 orders here
         with pytest.raises(LearnerCrash, match="MIN_ROWS"):
             check_expectations(lab, ["orders=many"], wrong.key, fixed.key)
+        # the backup role's password lives in the job's PGPASSFILE and nowhere else the run wrote
+        password = (lab.run.dir / "job" / "pgpass").read_text().strip().rsplit(":", 1)[1]
+        assert len(password) > 20
+        for log in lab.run.logs.iterdir():
+            assert password not in log.read_text(errors="replace"), log.name
