@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..kube import manifests, rollout
 from ..kube.load import Load
 from ..paths import LABS
-from ..prometheus import Prometheus, start_kubernetes_prometheus
+from ..prometheus import PromError, Prometheus, start_kubernetes_prometheus
 from ..runtime import Run
 from ..waiting import wait_until
 
@@ -69,7 +69,24 @@ class CanaryLab:
         rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
         ready = time.time()
         self.mark("canary pod Ready")
+        self.wait_scraped(CANARY, timeout)
         return ready
+
+    def wait_scraped(self, app: str, timeout: float = 60.0) -> float:
+        """Wait until Prometheus has scraped every Ready pod of app (`up` is 1 for each): a watcher
+        started before discovery has found a new pod judges the pod that is gone, or nothing -
+        a loaded machine once spent a hung canary's whole inconclusive budget that way."""
+        names = [p.metadata.name for p in rollout.ready_pods(self.api_client, app, "default")]
+
+        def seen() -> bool:
+            try:
+                found = {r["metric"].get("pod"): r["value"][1] for r in self.prom.query(
+                    f'up{{app="{app}",pod=~"{"|".join(names)}"}}')}
+            except PromError:
+                return False
+            return all(found.get(n) == "1" for n in names)
+
+        return wait_until(seen, timeout=timeout, what=f"Prometheus to scrape the new {app} pod(s) {', '.join(names)}")
 
     def settle(self, window: str = "10s", timeout: float = 90.0) -> None:
         """Wait until the canary's rollout is complete and its P99 and error rate stayed low for a whole
