@@ -185,9 +185,11 @@ def assert_lab04(r: dict, out, run_dirs: list, solved: bool = True) -> None:
     assert r["broken_load"]["ok"] > 0 and r["broken_load"]["failed"] > 0  # the pool's mix
     assert r["rotation_verified"] is True and r["naive_rotation_caught"] is True
     assert r["pods_hold_stale_password"] is True and r["after_naive_repaired"] is True
-    # no request refused by the app: the old login kept working; on a loaded machine a request may
-    # still time out or find no Ready endpoint during the restart - that is the load, not the rotation
-    assert set(r["failed_by_alternating"]) <= {"timeout", "routing"}, r["failed_by_alternating"]
+    # alternating users: PostgreSQL refused no login (its own log says so) - the old one kept working.
+    # On a loaded machine a request may still time out, find no Ready endpoint during the restart, or
+    # get the app's 503 when its pool has no connection within 1 s: that is the load, not the rotation
+    assert r["refused_logins_alternating"] == 0, r["failed_by_alternating"]
+    assert set(r["failed_by_alternating"]) <= {"timeout", "routing", "5xx"}, r["failed_by_alternating"]
     assert r["replay_healthz_1"]["pods_flagged"] == 0 and r["replay_db_1"]["pods_flagged"] > 0
     if solved:  # a startup probe on the database: no outage from a blip, no bad credential Ready
         assert r["exercise_situations"] == {"database outage": True, "bad Secret rollout": True}

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes import client
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from ..aws import AwsTarget, EmbeddedAWS, open_backend
@@ -24,6 +25,7 @@ from ..kube.kubectl import kubectl
 from ..kube.load import Load, is_api_status
 from ..paths import LABS
 from ..runtime import Run
+from ..waiting import wait_until
 from .act import RotationResult, patch_k8s_secret, read_current, rotate
 from .check import SECRET_ID, Target, VerifyResult, verify
 from .creds import (
@@ -36,6 +38,7 @@ from .creds import (
 )
 
 MANIFESTS = LABS / "04-secrets-rotation" / "k8s"
+AUTH_FAILED = "password authentication failed"  # what PostgreSQL logs for each login it refuses
 from .names import LAB_FILE  # noqa: E402 - re-exported
 
 
@@ -114,6 +117,13 @@ class SecretsLab:
     def sql(self, statement: str, database: str = "appdb") -> str:
         """SQL as the database superuser, by psql in the database's pod (never a password in it)."""
         return psql.psql(self.kubeconfig, statement, database)
+
+    def refused_logins(self) -> int:
+        """How many logins PostgreSQL has refused for a wrong password so far (its log, as kubectl logs shows it)."""
+        core = client.CoreV1Api(self.target.api_client)
+        pods = core.list_namespaced_pod(self.target.namespace, label_selector="app=postgres").items
+        return sum(core.read_namespaced_pod_log(p.metadata.name, self.target.namespace, container="postgres")
+                   .count(AUTH_FAILED) for p in pods)
 
     def ports(self) -> list[int]:
         """Every port the lab listens on here: the endpoint, processes, the local API server, pods, Services."""
@@ -236,11 +246,18 @@ def _write_lab_file(run: Run, aws: AwsTarget, kubeconfig: str) -> None:
 
 def failure_window(load: Load, lab: SecretsLab, strategy: str) -> dict[str, Any]:
     """Rotate under steady load; count the failed requests sent between the first and the last step."""
+    core = client.CoreV1Api(lab.target.api_client)
+    wait_until(lambda: not any(p.metadata.deletion_timestamp for p in core.list_namespaced_pod(
+        lab.target.namespace, label_selector="app=myapp").items), timeout=60,
+        what="the pods of the last restart to be gone (their logins would count in this window)")
+    refused_before = lab.refused_logins()
     start = time.time()
     result = lab.rotate(strategy)
     end = time.time()
     load.drain(end)  # requests still in flight at the end belong to the window too
     return {"strategy": strategy, "ok": result.ok, "failed_step": result.failed_step,
             "failed": load.failures(start, end), "failed_by": load.failure_kinds(start, end),
+            # logins PostgreSQL refused meanwhile, from its own log: the rotation's failures, not the load's
+            "refused_logins": lab.refused_logins() - refused_before,
             "requests": load.count(start, end),
             "start": start, "end": end, "steps": result.step_times}
