@@ -110,6 +110,12 @@ class AwsTarget:
         if self.backend == "local" and not self.endpoint_url:
             raise InputError("the local AWS backend needs an endpoint URL (start EmbeddedAWS)")
 
+    @classmethod
+    def at(cls, endpoint_url: str | None, region: str = "us-east-1", profile: str | None = None) -> AwsTarget:
+        """What a CLI's --endpoint-url / --region / --profile mean: the endpoint when one is given
+        (the local backend), else real AWS."""
+        return cls("local" if endpoint_url else "aws", endpoint_url, region, profile)
+
     def session(self) -> boto3.Session:
         """A boto3 session with the right credentials for this target."""
         try:

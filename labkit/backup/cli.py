@@ -52,8 +52,7 @@ def run_verify(args: argparse.Namespace) -> int:
     max_age = parse_duration(args.max_age) if args.max_age else None
     s3 = None
     if args.source.startswith("s3://"):
-        target = AwsTarget("local" if args.endpoint_url else "aws", args.endpoint_url, args.region, args.profile)
-        s3 = target.client("s3")
+        s3 = AwsTarget.at(args.endpoint_url, args.region, args.profile).client("s3")
     run = Run("backup-verify")
     try:
         report = verify(args.source, Scratch(run), s3=s3, expectations=expectations, max_age_seconds=max_age)

@@ -87,8 +87,7 @@ def run_check(args: argparse.Namespace) -> int:
             fetched = fetch_daily_costs(endpoint.target(args.region), today, args.days, args.metric)
         costs, requests, source = fetched.costs, fetched.requests, "sample bill via embedded endpoint"
     else:
-        backend = "local" if args.endpoint_url else "aws"
-        target = AwsTarget(backend, args.endpoint_url, args.region, args.profile)
+        target = AwsTarget.at(args.endpoint_url, args.region, args.profile)
         fetched = fetch_daily_costs(target, today, args.days, args.metric)
         costs, requests, source = fetched.costs, fetched.requests, target.describe()
     found = check(costs, rules, today)

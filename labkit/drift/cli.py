@@ -45,8 +45,7 @@ def run_check(args: argparse.Namespace) -> int:
     from .fetch import check_drift
     from .report import render
 
-    backend = "local" if args.endpoint_url else "aws"
-    target = AwsTarget(backend, args.endpoint_url, args.region, args.profile)
+    target = AwsTarget.at(args.endpoint_url, args.region, args.profile)
     report = check_drift(target.client("ec2"), args.state, unmanaged=args.unmanaged, vpc_id=args.vpc_id,
                          strict=args.strict, allowlist=args.allow)
     print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))

@@ -95,7 +95,7 @@ def build_target(args: argparse.Namespace) -> Target:
     info = _lab_info(args.lab_dir)
     endpoint = args.endpoint_url or (None if args.profile else info.get("endpoint_url"))
     region = args.region or info.get("region") or "us-east-1"
-    aws = AwsTarget("local" if endpoint else "aws", endpoint, region, args.profile or info.get("profile"))
+    aws = AwsTarget.at(endpoint, region, args.profile or info.get("profile"))
     kubeconfig = args.kubeconfig or info.get("kubeconfig")
     if not kubeconfig:
         raise InputError("no --kubeconfig given and no running Lab 04 found")
