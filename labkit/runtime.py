@@ -177,6 +177,10 @@ class Run:
                 with contextlib.suppress(OSError):
                     self._tell_watchdog(f"del {proc.pid}")
 
+    def ports(self) -> list[int]:
+        """Every port this run's processes listen on."""
+        return [p for proc in list(self.processes) for p in proc.ports.values()]
+
     def add_cleanup(self, name: str, fn: Callable[[], None]) -> None:
         """Call fn when the run stops (in reverse order of registration)."""
         with self._lock:

@@ -68,6 +68,10 @@ class BackupLab:
         """Where the backups go: what `labkit backup verify` is pointed at."""
         return f"s3://{self.bucket}/{self.prefix}"
 
+    def ports(self) -> list[int]:
+        """Every port the lab listens on here: both PostgreSQL servers and the endpoint."""
+        return self.run.ports() + ([self.endpoint.port] if self.endpoint else [])
+
     def s3(self) -> Any:
         """An S3 client for the lab's endpoint or account."""
         return self.target.client("s3")

@@ -124,7 +124,7 @@ class CanaryLab:
 
     def ports(self) -> list[int]:
         """Every port the lab listens on here: processes, the local API server, pods, Services."""
-        ports = [p for proc in self.run.processes for p in proc.ports.values()]
+        ports = self.run.ports()
         return sorted(set(ports + self.cluster.local_ports()))
 
 

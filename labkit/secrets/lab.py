@@ -127,7 +127,7 @@ class SecretsLab:
 
     def ports(self) -> list[int]:
         """Every port the lab listens on here: the endpoint, processes, the local API server, pods, Services."""
-        ports = [p for proc in self.run.processes for p in proc.ports.values()]
+        ports = self.run.ports()
         if self.endpoint is not None:
             ports.append(self.endpoint.port)
         return sorted(set(ports + self.cluster.local_ports()))
