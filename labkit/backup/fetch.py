@@ -49,16 +49,18 @@ def split_s3(source: str) -> tuple[str, str]:
     return bucket, key
 
 
-def newest_key(s3: Any, bucket: str, prefix: str) -> tuple[str, dt.datetime]:
-    """The most recently written object under prefix (manifests aside)."""
-    best: tuple[dt.datetime, str] | None = None
+def newest_object(s3: Any, bucket: str, prefix: str) -> dict[str, Any]:
+    """The listing entry (Key, LastModified, Size) of the most recently written object under
+    prefix, manifests aside."""
+    best: dict[str, Any] | None = None
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            if not obj["Key"].endswith(MANIFEST_SUFFIX) and (best is None or (obj["LastModified"], obj["Key"]) > best):
-                best = (obj["LastModified"], obj["Key"])
+            if not obj["Key"].endswith(MANIFEST_SUFFIX) and (
+                    best is None or (obj["LastModified"], obj["Key"]) > (best["LastModified"], best["Key"])):
+                best = obj
     if best is None:
         raise InputError(f"no backup under s3://{bucket}/{prefix}")
-    return best[1], best[0]
+    return best
 
 
 def locate(source: str, workdir: Path, s3: Any = None) -> Located:
@@ -78,7 +80,7 @@ def _locate_s3(source: str, workdir: Path, s3: Any) -> Located:
     bucket, key = split_s3(source)
     try:
         if not key or key.endswith("/"):
-            key, _ = newest_key(s3, bucket, key)
+            key = newest_object(s3, bucket, key)["Key"]
         head = s3.head_object(Bucket=bucket, Key=key)
         local = workdir / "backup.download"
         s3.download_file(bucket, key, str(local))

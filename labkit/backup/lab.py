@@ -28,7 +28,7 @@ from ..runtime import Run
 from ..waiting import LOCALHOST
 from .bucket import make_bucket
 from .check import BackupReport
-from .fetch import newest_key
+from .fetch import newest_object
 from .night import Night
 from .restore import Scratch, count_rows
 from .shop import SCALE, setup_database, trade
@@ -119,15 +119,15 @@ class BackupLab:
                                          env=self.job_env(), timeout=300)
         lines = [line for line in out.splitlines() if line.strip()]
         try:
-            key, modified = newest_key(self.s3(), self.bucket, self.prefix)
-            wrote = modified.timestamp() >= int(started)  # S3 keeps whole seconds
+            newest = newest_object(self.s3(), self.bucket, self.prefix)
         except InputError:
-            key, wrote = None, False
-        size = self.s3().head_object(Bucket=self.bucket, Key=key)["ContentLength"] if wrote else None
-        if wrote:
+            newest = None
+        key = size = None
+        if newest is not None and newest["LastModified"].timestamp() >= int(started):  # S3 keeps whole seconds
+            key, size = newest["Key"], newest["Size"]  # the listing has the size: no second request
             self._written[key] = self._offset
         said = lines[-1] if lines else "(no output)"
-        return self._record(True, code, said, key if wrote else None, size)
+        return self._record(True, code, said, key, size)
 
     def skip_nights(self, count: int) -> list[Night]:
         """The schedule silently stopped: the business goes on, the job does not; the check still runs."""
