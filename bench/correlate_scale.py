@@ -1,6 +1,6 @@
 """Scale of the Lab 02 check: correlate one trace in 100 MB and 1 GB of logs.
 
-Measures, each in its own process (wall time and peak RSS from wait4):
+Measures, each in its own process (the median wall time of --runs, peak RSS from wait4):
 - `labkit logs correlate TRACE --log-dir D`, the command a user runs, at both sizes,
 - labkit's correlate called in-process (a second row: what the command adds is start-up),
 - `grep -F TRACE *.log` at both sizes (the floor: it only finds lines),
@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,19 +74,23 @@ def generate(directory: Path, total_bytes: int, seed: int = 1) -> None:
             fh.close()
 
 
-def measure(argv: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB and stdout of one command.
+def measure(argv: list[str], runs: int = 1) -> tuple[float, float, str]:
+    """Wall seconds (the median of `runs`), peak RSS in MB (the largest) and stdout of one command.
 
     Output goes to a file, not a pipe: a parent that grew while reading a pipe would
     hand its own high-water mark to the next child's ru_maxrss.
     """
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
-        _pid, _status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        return wall, usage.ru_maxrss / 1024, out.read().decode(errors="replace")
+    walls, peak, text = [], 0.0, ""
+    for _ in range(runs):
+        with tempfile.TemporaryFile() as out:
+            start = time.perf_counter()
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+            _pid, _status, usage = os.wait4(proc.pid, 0)
+            walls.append(time.perf_counter() - start)
+            peak = max(peak, usage.ru_maxrss / 1024)
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+    return statistics.median(walls), peak, text
 
 
 LABKIT = ("import sys, time; from labkit.logs import correlate; t = time.perf_counter(); "
@@ -110,6 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default=os.environ.get("LABKIT_BENCH_DIR", "/tmp/labkit-bench-logs"))
     parser.add_argument("--sizes-mb", default="100,1000")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each command; the median is reported")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes_mb.split(",")]
     rows = []
@@ -121,12 +127,13 @@ def main() -> None:
             print(f"generated {mb} MB in {d} ({time.perf_counter() - t:.0f} s)", file=sys.stderr)
         files = sorted(str(p) for p in d.glob("*.log"))
         subprocess.run(["cat", *files], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
-        grep = measure(["grep", "-F", TARGET, *files])
-        cli = measure([str(Path(sys.executable).parent / "labkit"), "logs", "correlate", TARGET, "--log-dir", str(d)])
-        lk = measure([sys.executable, "-c", LABKIT, TARGET, str(d)])
+        grep = measure(["grep", "-F", TARGET, *files], args.runs)
+        cli = measure([str(Path(sys.executable).parent / "labkit"), "logs", "correlate", TARGET, "--log-dir", str(d)],
+                      args.runs)
+        lk = measure([sys.executable, "-c", LABKIT, TARGET, str(d)], args.runs)
         rows.append((mb, "grep -F (floor)", *grep[:2], grep[2].count("\n")))
         rows.append((mb, "labkit logs correlate", *cli[:2], cli[2].strip().splitlines()[-1] if cli[2].strip() else ""))
-        rows.append((mb, "correlate()", *lk[:2], lk[2].strip()))
+        rows.append((mb, "correlate(), 1 process", *lk[:2], lk[2].strip()))
         if mb == min(sizes):
             naive = measure([sys.executable, "-c", NAIVE, TARGET, str(d)])
             rows.append((mb, "naive parse-all", *naive[:2], naive[2].strip()))
@@ -139,7 +146,7 @@ def main() -> None:
         ratio = by[(mb, "labkit logs correlate")][0] / floor
         goal = 3.0 if mb < 1000 else 2.0  # the issue's goals: 3x at 100 MB, 2x at 1 GB
         print(f"ratio labkit logs correlate / grep -F at {mb} MB: {ratio:.2f}x "
-              f"(in-process correlate(): {by[(mb, 'correlate()')][0] / floor:.2f}x) - goal {goal:g}x: "
+              f"(correlate() in one process: {by[(mb, 'correlate(), 1 process')][0] / floor:.2f}x) - goal {goal:g}x: "
               f"{'met' if ratio <= goal else 'not met'}")
     small, big = min(sizes), max(sizes)
     if (small, "naive parse-all") in by:

@@ -72,15 +72,15 @@ def _param(text: str) -> tuple[str, object]:
         return name, raw
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command tree."""
-    from .backup.cli import add_parser as add_backup
-    from .canary.cli import add_parser as add_canary
-    from .cluster.cli import add_parser as add_cluster
-    from .cost.cli import add_parser as add_cost
-    from .drift.cli import add_parser as add_drift
-    from .logs.cli import add_parser as add_logs
-    from .secrets.cli import add_parser as add_secrets
+# each lab's subcommand and the module that registers it
+LAB_COMMANDS = {"cost": "cost", "logs": "logs", "drift": "drift", "cluster": "cluster",
+                "secrets": "secrets", "canary": "canary", "backup": "backup"}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command tree; given a lab's subcommand, only that lab's part of it (the other
+    labs' command modules are not imported: `labkit logs correlate` starts sooner)."""
+    import importlib
 
     parser = _Parser(prog="labkit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -110,19 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", default="us-east-1")
     p.set_defaults(func=_doctor)
 
-    add_cost(sub)
-    add_logs(sub)
-    add_drift(sub)
-    add_cluster(sub)
-    add_secrets(sub)
-    add_canary(sub)
-    add_backup(sub)
+    for name, module in LAB_COMMANDS.items():
+        if command in (None, name):
+            importlib.import_module(f".{module}.cli", __package__).add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `labkit` console script."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv and argv[0] in LAB_COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

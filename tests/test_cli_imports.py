@@ -20,7 +20,9 @@ try:
         runpy.run_module("labkit.cli", run_name="__main__")
 except SystemExit as done:
     code = done.code
-print(json.dumps({"code": code, "heavy": sorted(m for m in HEAVY if m in sys.modules)}))
+print(json.dumps({"code": code, "heavy": sorted(m for m in HEAVY if m in sys.modules),
+                  "lab_clis": sorted(m for m in sys.modules if m.startswith("labkit.") and m.endswith(".cli")
+                                     and m != "labkit.cli")}))
 """.replace("HEAVY", repr(HEAVY))
 
 
@@ -34,7 +36,17 @@ def imported(*args: str) -> dict:
                                   ["canary", "watch", "--help"], ["cluster", "serve", "--help"],
                                   ["results", "--help"], ["run", "--help"], ["doctor", "--help"]])
 def test_help_imports_none_of_the_heavy_libraries(args):
-    assert imported(*args) == {"code": 0, "heavy": []}
+    result = imported(*args)
+    assert (result["code"], result["heavy"]) == (0, [])
+
+
+def test_a_labs_command_imports_no_other_labs_command_module_and_help_lists_them_all():
+    assert imported("logs", "correlate", "--help")["lab_clis"] == ["labkit.logs.cli"]
+    assert imported("backup", "verify", "--help")["lab_clis"] == ["labkit.backup.cli"]
+    assert len(imported("--help")["lab_clis"]) == 7
+    done = subprocess.run([sys.executable, "-m", "labkit.cli", "--help"], capture_output=True, text=True, timeout=60)
+    for command in ("cost", "logs", "drift", "cluster", "secrets", "canary", "backup", "run", "doctor"):
+        assert command in done.stdout
 
 
 def test_logs_correlate_runs_without_pandas_matplotlib_or_the_cloud_clients(tmp_path):

@@ -288,3 +288,42 @@ def test_the_cli_takes_a_teams_own_attempt_outcome_vocabulary(tmp_path):
     for bad in ("order_placed", "=order_shipped", "order_placed=", "order_placed= , "):
         done = run_cli(TRACE, "--log-dir", str(tmp_path), "--pair", bad)
         assert done.returncode == 1 and done.stderr.count("\n") == 1 and "--pair wants" in done.stderr, bad
+
+
+@pytest.mark.parametrize("back_ms, full", [(900, False), (1500, True)])
+def test_when_other_traces_lines_run_back_in_time_then_only_past_the_tolerance_is_the_file_read_in_full(
+        tmp_path, monkeypatch, back_ms, full):
+    # the window's other-trace lines are written the common way (timestamp first, UTC to the
+    # microsecond) and placed in time without a parse: their order must still be checked
+    monkeypatch.setattr(scan_module, "CHUNK", 512)
+    monkeypatch.setattr(scan_module, "SEEK_SLACK", 128)
+    noise = [ev(-50_000 + i * 100, "ledger", "noise", trace=OTHER, w3c=OTHER_W3C) for i in range(500)]
+    files = with_lines()
+    files["ledger"] = noise + [ev(5, "ledger", "transaction_recorded"),
+                               ev(1000, "ledger", "noise", trace=OTHER, w3c=OTHER_W3C),
+                               ev(1000 - back_ms, "ledger", "noise", trace=OTHER, w3c=OTHER_W3C),
+                               f"{ts(1200)} ERROR constraint violated"]
+    result = correlate(TRACE, write_logs(tmp_path, files))
+    assert result.full_scans == ([str(tmp_path / "ledger.log")] if full else [])
+    assert [s.text.split(" ", 1)[1] for s in result.suspects] == ["ERROR constraint violated"]
+    assert [e.line for e in result.events if e.service == "ledger"] == [501]
+
+
+PARALLEL = """
+import json, sys
+from labkit.logs import correlate
+module = sys.modules["labkit.logs.correlate"]
+module.PARALLEL_FROM = 0  # fork even for these small files
+print(json.dumps([correlate(sys.argv[1], sys.argv[2], jobs=j).to_dict() for j in (1, 2, 3)]))
+"""
+
+
+def test_when_files_are_read_by_several_processes_then_the_result_is_the_same_as_by_one(tmp_path):
+    files = with_lines(notification=[f"{ts(35)} ERROR Connection timeout to email provider", b"\xff\xfe {"],
+                       fraud=[ev(3, "fraud", "risk_scored", trace=OTHER, w3c=OTHER_W3C)])
+    write_logs(tmp_path, files)
+    done = subprocess.run([LABKIT[0], "-c", PARALLEL, TRACE, str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    one, two, three = json.loads(done.stdout)
+    assert one == two == three
+    assert one["suspects"] and one["warnings"] and one["missing_services"] == ["fraud"]

@@ -38,6 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "repeatable; given at all, it replaces the lab's pairs (payment_request_received="
                         "payment_complete,payment_failed and email_send_attempt=email_queued,email_timeout,"
                         "email_failed)")
+    p.add_argument("--jobs", type=int, default=0,
+                   help="files read at once, each by a process of its own (default 0: one per core)")
     p.add_argument("--json", action="store_true", help="print a machine-readable result")
     p.set_defaults(func=run_correlate)
 
@@ -56,10 +58,13 @@ def running_lab_logs() -> Path:
 def run_correlate(args: argparse.Namespace) -> int:
     """Correlate, print the report or --json; the exit code."""
     from .correlate import correlate, parse_pair
+    from .forkmap import cpus
     from .report import render
 
+    if args.jobs < 0:
+        raise InputError(f"--jobs must be 0 (one per core) or more, got {args.jobs}")
     pairs = dict(parse_pair(text) for text in args.pair) if args.pair else None
     log_dir = Path(args.log_dir) if args.log_dir else running_lab_logs()
-    result = correlate(args.trace_id, log_dir, args.grace_ms, pairs)
+    result = correlate(args.trace_id, log_dir, args.grace_ms, pairs, jobs=args.jobs or cpus())
     print(json.dumps(result.to_dict(), indent=2) if args.json else render(result), file=sys.stdout)
     return 2 if result.has_findings else 0

@@ -25,11 +25,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from .forkmap import fork_map
 from .parse import Line, parse_line, quick_ts
 from .result import Correlation, Event, LineWarning, Suspect, Unpaired
-from .scan import TOLERANCE, FileScan, count_lines, other_trace, search, seek_time
+from .scan import (
+    OTHER_TRACE_LINE,
+    TOLERANCE,
+    FileScan,
+    count_lines,
+    other_trace,
+    parse_key,
+    search,
+    seek_time,
+    time_key,
+)
 
 MAX_WARNINGS = 1000
+PARALLEL_FROM = 16 << 20  # bytes of logs before the command reads files at once
 STANDARD_KEYS = {"timestamp", "service", "level", "event", "trace_id", "w3c_trace_id"}
 # An attempt is answered by one of its outcomes, later, in the same service (the lab's vocabulary).
 ATTEMPT_OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -58,13 +70,18 @@ class _Found:
     unparsed: int = 0
     t0: dt.datetime | None = None
     t1: dt.datetime | None = None
+    full_scan: bool = False  # pass 2 read the whole file (it is not in time order)
 
-    def mark(self) -> tuple[int, int, int, int]:
-        return len(self.events), len(self.suspects), len(self.warnings), self.unparsed
+    def window(self) -> _Found:
+        """An empty _Found for the same trace and window (one file's pass 2 fills it)."""
+        return _Found(set(self.ids), t0=self.t0, t1=self.t1)
 
-    def undo(self, mark: tuple[int, int, int, int]) -> None:
-        del self.events[mark[0]:], self.suspects[mark[1]:], self.warnings[mark[2]:]
-        self.unparsed = mark[3]
+    def add(self, other: _Found) -> None:
+        """Take in what one file's pass 2 found (warnings up to MAX_WARNINGS)."""
+        self.events += other.events
+        self.suspects += other.suspects
+        self.warnings += other.warnings[:max(0, MAX_WARNINGS - len(self.warnings))]
+        self.unparsed += other.unparsed
 
     def warn(self, scan: FileScan, ln: int, line: Line) -> None:
         self.unparsed += 1
@@ -77,29 +94,41 @@ class _Disorder(Exception):
 
 
 def _examine(scan: FileScan, fh, start: int, line_no: int, stop: dt.datetime | None, found: _Found) -> None:
-    """Pass 2: classify every line from start until a timestamp passes stop."""
+    """Pass 2: classify every line from start until a timestamp passes stop.
+
+    Times are compared as their UTC text to the microsecond (time_key), which orders as the
+    times do: most lines in a busy window are other traces' lines written that way, and
+    those are recognised and placed in time without being parsed (OTHER_TRACE_LINE)."""
     seen_hits = {off for off, _ln, _l in scan.hits}
-    ids, t0, t1 = found.ids, found.t0, found.t1
+    ids = found.ids
+    t0, t1 = time_key(found.t0), time_key(found.t1)
+    until = time_key(stop) if stop is not None else None
     id_bytes = [i.encode() for i in ids]
-    last_ts = None
+    last = None
     inside = False  # past the window's start in this file (for lines without a timestamp)
     fh.seek(start)
     off, ln = start, line_no
     for raw in fh:
         off, ln, size = off + len(raw), ln + 1, len(raw)
-        body = raw.rstrip(b"\n")
-        if off - size not in seen_hits and other_trace(body, id_bytes):
-            line, ts = None, quick_ts(body)  # another trace's line: only its time matters
+        fast = OTHER_TRACE_LINE.match(raw)
+        if fast is not None and not any(i in raw for i in id_bytes):
+            line, key = None, fast.group(1)  # another trace's line (pass 1's hits carry our ID)
         else:
-            line = parse_line(body)
-            ts = line.timestamp
-        if ts is not None:
-            if stop is not None and last_ts is not None and ts < last_ts - TOLERANCE:
+            body = raw.rstrip(b"\n")
+            if off - size not in seen_hits and other_trace(body, id_bytes):
+                line, ts = None, quick_ts(body)  # another trace's line: only its time matters
+            else:
+                line = parse_line(body)
+                ts = line.timestamp
+            key = time_key(ts) if ts is not None else None
+        if key is not None:
+            if last is None or key > last:
+                last = key
+            elif until is not None and parse_key(key) < parse_key(last) - TOLERANCE:
                 raise _Disorder
-            last_ts = ts if last_ts is None else max(last_ts, ts)
-            if stop is not None and ts > stop:
+            if until is not None and key > until:
                 return
-            inside = t0 <= ts <= t1
+            inside = t0 <= key <= t1
         if line is None or off - size in seen_hits:
             continue  # another trace's line, or one pass 1 has taken already
         if line.problem:
@@ -108,7 +137,7 @@ def _examine(scan: FileScan, fh, start: int, line_no: int, stop: dt.datetime | N
             found.events.append(_event(scan, ln, line))
         elif line.ids:
             continue  # another trace's line (either ID)
-        elif (ts is not None and t0 <= ts <= t1) or (ts is None and inside):
+        elif (key is not None and t0 <= key <= t1) or (key is None and inside):
             found.suspects.append(_suspect(scan, ln, line, "untraced line inside the trace's window"))
 
 
@@ -135,11 +164,13 @@ def discover(log_dir: str | Path) -> list[Path]:
 
 
 def correlate(trace_id: str, log_dir: str | Path, grace_ms: int = 2000,
-              pairs: Mapping[str, tuple[str, ...]] | None = None) -> Correlation:
+              pairs: Mapping[str, tuple[str, ...]] | None = None, jobs: int = 1) -> Correlation:
     """Build the trace's timeline from every *.log file in log_dir (pay- ID or W3C trace ID).
 
     `pairs` maps each attempt event to the events that answer it (default: the lab's
     ATTEMPT_OUTCOMES); an attempt none of them follows in the same service is reported.
+    `jobs` > 1 reads that many files at once in forked processes (the command line does;
+    a notebook's kernel runs threads and must not fork, so the default is one).
     """
     trace_id = trace_id.strip()
     if len(trace_id) < 8 or any(c.isspace() for c in trace_id):
@@ -147,7 +178,10 @@ def correlate(trace_id: str, log_dir: str | Path, grace_ms: int = 2000,
     if grace_ms < 0:
         raise InputError("grace_ms must not be negative")
     files = discover(log_dir)
-    scans = [search(p, trace_id.encode()) for p in files]
+    if sum(p.stat().st_size for p in files) < PARALLEL_FROM:
+        jobs = 1  # a fork costs more than reading a few megabytes
+    needle = trace_id.encode()
+    scans = fork_map(lambda p: search(p, needle), files, jobs)
     result = Correlation(trace_id, {trace_id}, str(log_dir), [s.service for s in scans], grace_ms=grace_ms)
     found = _Found(result.ids)
     for scan in scans:
@@ -163,8 +197,10 @@ def correlate(trace_id: str, log_dir: str | Path, grace_ms: int = 2000,
     if times:
         found.t0, found.t1 = min(times), max(times) + dt.timedelta(milliseconds=grace_ms)
         result.window = (found.t0, found.t1)
-        for scan in scans:
-            _window_pass(scan, found, result)
+        for scan, part in zip(scans, fork_map(lambda scan: _window_pass(scan, found), scans, jobs), strict=True):
+            found.add(part)
+            if part.full_scan:
+                result.full_scans.append(str(scan.path))
     never = dt.datetime.max.replace(tzinfo=dt.UTC)
     result.events = sorted(found.events, key=lambda e: (e.timestamp or never, e.file, e.line))
     result.suspects = sorted(found.suspects, key=lambda s: (s.file, s.line))
@@ -174,8 +210,10 @@ def correlate(trace_id: str, log_dir: str | Path, grace_ms: int = 2000,
     return result
 
 
-def _window_pass(scan: FileScan, found: _Found, result: Correlation) -> None:
-    mark = found.mark()
+def _window_pass(scan: FileScan, window: _Found) -> _Found:
+    """Pass 2 over one file: its lines in the trace's window (window.t0, window.t1), or the whole
+    file when it is not in time order; what it found, in a _Found of its own."""
+    found = window.window()
     with open(scan.path, "rb") as fh:
         if scan.ordered:
             begin = found.t0 - TOLERANCE
@@ -186,11 +224,12 @@ def _window_pass(scan: FileScan, found: _Found, result: Correlation) -> None:
             line_no += count_lines(fh, lo, start)
             try:
                 _examine(scan, fh, start, line_no, found.t1 + TOLERANCE, found)
-                return
+                return found
             except _Disorder:
-                found.undo(mark)  # then read the whole file
-        result.full_scans.append(str(scan.path))
+                found = window.window()  # then read the whole file
+        found.full_scan = True
         _examine(scan, fh, 0, 0, None, found)
+        return found
 
 
 def unpaired(events: list[Event], pairs: Mapping[str, tuple[str, ...]] = ATTEMPT_OUTCOMES) -> list[Unpaired]:
