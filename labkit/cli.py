@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import run_notebooks
 
     outcomes = run_notebooks(args.labs, build=args.build_dir, parameters=dict(args.param or []),
-                             timeout=args.timeout, jobs=args.jobs)
+                             timeout=args.timeout, jobs=args.jobs, clocks=args.clocks)
     failed = [o for o in outcomes if not o.ok]
     for o in outcomes:
         status = "ok" if o.ok else f"FAILED: {o.error}"
@@ -102,6 +102,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="per-cell execution timeout in seconds")
     p.add_argument("--jobs", type=int, default=0,
                    help="notebooks run at once (default 0: all; 1: one after another)")
+    p.add_argument("--clocks", choices=["ci", "teaching"], default="ci",
+                   help="ci (default): each lab's waits on its CI values, the same lesson faster; "
+                        "teaching: the values a learner gets in JupyterLab")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("doctor", help="what is installed, what is missing for which lab, how to install it")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .clocks import CHOICES
 from .errors import InputError, first_line
 from .paths import NOTEBOOKS, build_dir
 
@@ -138,9 +139,14 @@ def stopped_cell(output: Path) -> str:
 
 def run_notebooks(labs: list[str] | None = None, build: str | Path | None = None,
                   parameters: dict[str, Any] | None = None, timeout: int = 600,
-                  jobs: int = 0) -> list[Outcome]:
+                  jobs: int = 0, clocks: str = "ci") -> list[Outcome]:
     """Execute the selected notebooks headless, `jobs` at a time (0: all at once - each lab has
-    its own ports, servers and run directory); the exercises are applied unless told otherwise."""
+    its own ports, servers and run directory); the exercises are applied unless told otherwise.
+    `clocks`: "ci" runs each lab's waits on its CI values, "teaching" on the values a learner
+    gets (labkit.clocks)."""
+    if clocks not in CHOICES:
+        raise InputError(f"--clocks must be one of {', '.join(CHOICES)}, got {clocks!r}")
+    os.environ["LABKIT_CLOCKS"] = clocks  # the kernels inherit it
     params = {nb: {"solve_exercise": True, **(parameters or {})} for nb in select(labs)}
     return run_paths(params, Path(build) if build else build_dir(), timeout, jobs)
 

@@ -20,6 +20,9 @@ os.environ["LABKIT_RUNS_DIR"] = str(_ROOT / "runs")
 os.environ["LABKIT_HEADLESS"] = "1"  # kernels started by the tests make no widgets (labkit.ui)
 os.environ["LABKIT_KEEP_RUNS"] = "1"  # the tests look into finished runs (leak scans, leftover processes)
 os.environ.setdefault("LABKIT_BUILD_DIR", str(_ROOT / "build"))
+# the labs wait on their CI clocks (labkit.clocks): the same lessons, faster; the two-learners test
+# runs Lab 05 as a learner opens it, on the teaching clocks
+os.environ.setdefault("LABKIT_CLOCKS", "ci")
 
 from labkit.cleanup import iter_runs, leftover_processes, owner_alive  # noqa: E402
 from labkit.waiting import port_is_listening  # noqa: E402

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(not shutil.which("prometheus"),
 def lab():
     find_prometheus()
     with Run("test-lab05") as run:
-        lab = start_lab(run, rate=20)
+        lab = start_lab(run, rate=20, scrape_interval=SCRAPE)
         yield lab
         ports = lab.ports()
     for port in ports:
@@ -33,25 +33,28 @@ def lab():
 
 
 def settle(lab):
-    """Wait until the canary's last release has left the 10 s window (healthy P99 and errors again)."""
-    lab.settle("10s")
+    """Wait until the canary's last release has left the window (healthy P99 and errors again)."""
+    lab.settle(WINDOW)
 
 
+# the notebook's CI clocks (labkit.clocks): 0.5 s scrapes and checks, rates over 8 s - longer than
+# the slow canary's 5 s answers, so its completed requests are always in the window
+SCRAPE, WINDOW, INTERVAL = "500ms", "8s", 0.5
 V1 = WatchConfig(name="v1", signals=("errors",), act=False)
 V2 = WatchConfig(name="v2", signals=("errors", "latency"), act=False)
 
 
 def test_a_healthy_canary_that_never_answered_5xx_is_healthy_not_inconclusive(lab):
-    (judge,), _ = watch(lab.prom, [V2], duration=3)
+    (judge,), _ = watch(lab.prom, [V2], window=WINDOW, interval=INTERVAL, duration=3)
     assert {c.verdict for c in judge.checks} == {"healthy"}
-    assert lab.prom.query(f'sum(rate(http_requests_total{{app="{CANARY}",status=~"5.."}}[10s]))') == []
+    assert lab.prom.query(f'sum(rate(http_requests_total{{app="{CANARY}",status=~"5.."}}[{WINDOW}]))') == []
 
 
 def test_v1_stays_silent_and_v2_rolls_back_a_slow_canary(lab):
     before = [h["revision"] for h in lab.history()]
     lab.release({"LATENCY_S": "5"})
     undone = []
-    judges, _ = watch(lab.prom, [V1, V2.with_(act=True)], duration=40,
+    judges, _ = watch(lab.prom, [V1, V2.with_(act=True)], window=WINDOW, interval=INTERVAL, duration=40,
                       on_rollback=lambda j: undone.append(lab.undo()))
     assert judges[0].decided == "" and judges[1].decided == "rollback" and len(undone) == 1
     lab.rollout_status()  # the controller gives the re-adopted ReplicaSet its new revision
@@ -62,21 +65,21 @@ def test_v1_stays_silent_and_v2_rolls_back_a_slow_canary(lab):
 
 def test_an_error_rate_break_is_caught_by_v1_too(lab):
     lab.release({"LATENCY_S": "0", "ERROR_RATE": "0.5"})
-    judges, _ = watch(lab.prom, [V1, V2], duration=30, stop_when_decided=True)
+    judges, _ = watch(lab.prom, [V1, V2], window=WINDOW, interval=INTERVAL, duration=30, stop_when_decided=True)
     assert judges[0].decided == "rollback" and judges[1].decided == "rollback"
 
 
 def test_dry_run_acts_on_nothing(lab):
     lab.release({"LATENCY_S": "0", "ERROR_RATE": "0.6"})
     revision = lab.history()[-1]["revision"]
-    (judge,), _ = watch(lab.prom, [V1], duration=30)
+    (judge,), _ = watch(lab.prom, [V1], window=WINDOW, interval=INTERVAL, duration=30)
     assert judge.decided == "rollback" and judge.checks[-1].action == "would_rollback"
     assert lab.history()[-1]["revision"] == revision
 
 
 def test_no_traffic_gives_nan_and_is_inconclusive_never_healthy(lab):
     quiet = WatchConfig(name="quiet", app="nobody-sends-here", act=False, max_inconclusive=2)
-    (judge,), samples = watch(lab.prom, [quiet], duration=10)
+    (judge,), samples = watch(lab.prom, [quiet], window=WINDOW, interval=INTERVAL, duration=10)
     assert judge.decided == "stopped" and {c.verdict for c in judge.checks} == {"inconclusive"}
 
 
@@ -97,7 +100,7 @@ def test_prometheus_unreachable_mid_watch_is_inconclusive_never_healthy(lab):
     judge = Judge(judge_config)
     for prom in live_then_dead:
         current = prom
-        checks.append(judge.judge(sample(Flaky(), [CANARY], "10s")))
+        checks.append(judge.judge(sample(Flaky(), [CANARY], WINDOW)))
         time.sleep(1)
     assert [c.verdict for c in checks][2:] == ["inconclusive"] * 3
     assert all(c.strikes == checks[1].strikes for c in checks[2:])  # unchanged, never reset
@@ -107,8 +110,8 @@ def test_prometheus_unreachable_mid_watch_is_inconclusive_never_healthy(lab):
 def test_cli_watch_exit_codes(lab):
     lab.release({"LATENCY_S": "0", "ERROR_RATE": "0"})
     settle(lab)  # the healthy run below must not see what earlier tests released
-    base = [*LABKIT, "canary", "watch", "--prometheus", lab.prom.url, "--app", CANARY, "--interval", "1",
-            "--window", "10s", "--json"]
+    base = [*LABKIT, "canary", "watch", "--prometheus", lab.prom.url, "--app", CANARY, "--interval", str(INTERVAL),
+            "--window", WINDOW, "--json"]
     ok = subprocess.run([*base, "--duration", "3", "--dry-run"], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["decided"] == "none"

@@ -221,21 +221,23 @@ def assert_lab05(r: dict, solved: bool = True) -> None:
     assert (r["exercise_passed"], r["exercise_status"]) == ((True, "solved") if solved else (False, "not yet"))
 
 
-def papermill_process(src, out, params: dict):
+def papermill_process(src, out, params: dict, clocks: str = "ci"):
     """papermill in its own process, as a second learner's kernel would run beside the first."""
     import json
+    import os
     import subprocess
     import sys
 
     argv = [sys.executable, "-m", "papermill", str(src), str(out), "--cwd", str(NOTEBOOKS), "--no-progress-bar",
             "--execution-timeout", str(TIMEOUT), "-y", json.dumps(params)]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=os.environ | {"LABKIT_CLOCKS": clocks})
 
 
 def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(tmp_path, assert_port_free):
     """Labs 04 and 05 twice each, all four at the same time, as two learners on one workshop machine:
     one of each as a learner opens it (every parameter at its default: the local cluster, the
-    exercise not yet solved), one of each on the kubeconfig path (a `labkit cluster serve` of its
+    exercise not yet solved, Lab 05 on its teaching clocks), one of each on the kubeconfig path (a `labkit cluster serve` of its
     own) with the exercise solved. Every run records its lesson; no two runs share a port, a run
     directory or a database; each lab removes what it applied; nothing is left."""
     import os
@@ -253,7 +255,9 @@ def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(tmp_path, assert
                 "05 kubeconfig solved": (LAB05, {"solve_exercise": True, "cluster_backend": "kubeconfig",
                                                  "kubeconfig": str(kc5)})}
         outs = {name: tmp_path / f"{name.replace(' ', '-')}.ipynb" for name in plan}
-        procs = {name: papermill_process(src, outs[name], params) for name, (src, params) in plan.items()}
+        # the learner's Lab 05 on the teaching clocks, as JupyterLab runs it; the others on the CI clocks
+        procs = {name: papermill_process(src, outs[name], params, "teaching" if name == "05 learner" else "ci")
+                 for name, (src, params) in plan.items()}
         deadline = time.monotonic() + 900
         failed = {}
         try:
@@ -281,6 +285,8 @@ def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(tmp_path, assert
     assert_lab04(results["04 kubeconfig solved"], outs["04 kubeconfig solved"], lab04_dirs, solved=True)
     assert_lab05(results["05 learner"], solved=False)
     assert_lab05(results["05 kubeconfig solved"], solved=True)
+    assert results["05 learner"]["clocks"] == {"scrape_interval": "1s", "window": "10s", "interval": 1.0}
+    assert results["05 kubeconfig solved"]["clocks"] == {"scrape_interval": "500ms", "window": "8s", "interval": 0.5}
     ports = {name: set(r["ports"]) for name, r in results.items()}
     names = list(ports)
     for i, a in enumerate(names):  # every run had its own ports: API servers, pods, databases, Prometheus

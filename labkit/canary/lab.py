@@ -89,25 +89,25 @@ class CanaryLab:
         return wait_until(seen, timeout=timeout, what=f"Prometheus to scrape the new {app} pod(s) {', '.join(names)}")
 
     def settle(self, window: str = "10s", timeout: float = 90.0) -> None:
-        """Wait until the canary's rollout is complete and its P99 and error rate stayed low for a whole
-        window: a released pod's requests keep arriving in the window for a while after it is gone."""
+        """Wait until the canary's window holds only its current pods: the rollout is complete,
+        Prometheus has no sample of an earlier canary pod within the last window (a pod's samples
+        stay in every rate() over the window for a window after it is gone), and the current pods'
+        P99 and error rate are low."""
         from .fetch import queries
 
         rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
-        # the old pod's last answers may still be scraped: judge only once a whole window has
-        # passed since it went away
-        clean_from = time.time() + _seconds(window) + 1.0
+        current = "|".join(p.metadata.name for p in rollout.ready_pods(self.api_client, CANARY, "default"))
+        earlier = f'count_over_time(http_requests_total{{app="{CANARY}",pod!~"{current}"}}[{window}])'
         q = queries(CANARY, window)
-        checks = [f"max_over_time(({promql})[{window}:1s]) < {limit}"
-                  for promql, limit in ((q["p99"], 1.0), (q["error_rate"], 0.01))]
+        low = [f"({q['p99']}) < 1", f"({q['error_rate']}) < 0.01"]
 
         def settled() -> bool:
             try:
-                return time.time() >= clean_from and all(self.prom.scalar(c) is not None for c in checks)
-            except Exception:
+                return not self.prom.query(earlier) and all(self.prom.scalar(c) is not None for c in low)
+            except PromError:
                 return False
 
-        wait_until(settled, timeout=timeout, what="the canary's window to clear")
+        wait_until(settled, timeout=timeout, what="the canary's window to hold only its current pod")
 
     def undo(self) -> int:
         """rollout undo of the canary (what the watcher's action does)."""
@@ -138,18 +138,18 @@ def start_lab(run: Run, cluster_backend: str = "local", kubeconfig: str | None =
     if image:
         for name in (STABLE, CANARY):
             manifests.set_image(objects, name, image)
+    if prometheus_url:
+        url = prometheus_url.rstrip("/")
+        prom = Prometheus(run, url, urllib.parse.urlsplit(url).port or 0)
+    else:  # started first: its discovery finds the pods as they come (it passes new targets on every 5 s)
+        prom = start_kubernetes_prometheus(run, LAB / "prometheus" / "prometheus.yml", cluster.api_client,
+                                           scrape_interval=scrape_interval)
     created: list[dict] = []
     if cluster.local is None:  # a real cluster keeps what the lab applied: remove it with the run
         run.add_cleanup("lab 05 objects", lambda: manifests.delete(cluster.api_client, created))
     manifests.apply(cluster.api_client, objects, existing="fail", created=created)
     for name in (STABLE, CANARY):
         rollout.wait_rollout(cluster.api_client, name, "default", timeout)
-    if prometheus_url:
-        url = prometheus_url.rstrip("/")
-        prom = Prometheus(run, url, urllib.parse.urlsplit(url).port or 0)
-    else:
-        prom = start_kubernetes_prometheus(run, LAB / "prometheus" / "prometheus.yml", cluster.api_client,
-                                           scrape_interval=scrape_interval)
     lab = CanaryLab(run, cluster, prom)
     lab.load = Load(run, cluster.api_client, [f"{STABLE}:http", f"{CANARY}:http"], "/", rate=rate,
                     timeout=8.0).start()
