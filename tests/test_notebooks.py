@@ -286,7 +286,7 @@ def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(tmp_path, assert
     assert_lab05(results["05 learner"], solved=False)
     assert_lab05(results["05 kubeconfig solved"], solved=True)
     assert results["05 learner"]["clocks"] == {"scrape_interval": "1s", "window": "10s", "interval": 1.0}
-    assert results["05 kubeconfig solved"]["clocks"] == {"scrape_interval": "500ms", "window": "8s", "interval": 0.5}
+    assert results["05 kubeconfig solved"]["clocks"] == {"scrape_interval": "500ms", "window": "8s", "interval": 1.0}
     ports = {name: set(r["ports"]) for name, r in results.items()}
     names = list(ports)
     for i, a in enumerate(names):  # every run had its own ports: API servers, pods, databases, Prometheus
