@@ -47,7 +47,7 @@ def kubeconfig_text(url: str, token: str, ca: Path) -> str:
 class LocalCluster:
     """The API stand-in, its controllers and its pods, all stopped with the run."""
 
-    def __init__(self, run: Run, restart_backoff: tuple[float, float] = (1.0, 10.0), tick: float = 0.1):
+    def __init__(self, run: Run, restart_backoff: tuple[float, float] = (1.0, 10.0), tick: float = 1.0):
         self.run = run
         self.restart_backoff = restart_backoff
         self.tick = tick
@@ -128,15 +128,21 @@ class LocalCluster:
                         pass
 
     def _control_loop(self) -> None:
+        """The controllers, driven by the store's changes as watches drive real ones: a pass after
+        every write (the kubelets publish pod status as a write), and a resync every `tick` -
+        not a full pass every tenth of a second whether or not anything changed."""
         controllers = Controllers(self.store, self.events, self.sync_pods)
+        seen = None
         while not self._stop.is_set():
+            with self.store.changed:
+                if self.store.version() == seen:  # nothing written since the last pass began
+                    self.store.changed.wait(self.tick)
+                seen = self.store.version()
             try:
                 controllers.reconcile()
                 self.services.reconcile()
             except Exception as err:  # a reconcile error must not kill the loop
                 (self.run.logs / "cluster-controller.err").open("a").write(f"{type(err).__name__}: {err}\n")
-            with self.store.changed:
-                self.store.changed.wait(self.tick)
 
     def sync_pods(self) -> None:
         """Start a runtime for every new pod; terminate the ones marked for deletion or gone."""

@@ -8,7 +8,7 @@ resourceVersion still in the log (older ones get 410 Gone, as on a real API serv
 
 from __future__ import annotations
 
-import copy
+import pickle
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -28,6 +28,12 @@ class Conflict(ValueError):
     """The object exists already, or a resourceVersion did not match."""
 
 
+def _copy(obj: Any) -> Any:
+    """A deep copy of an API object (plain JSON data): a pickle round trip, four times faster than
+    copy.deepcopy - the controllers copy every object they list, on every pass."""
+    return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+
+
 class Gone(Exception):
     """A watch asked for a resourceVersion older than the event log holds."""
 
@@ -43,7 +49,7 @@ class Store:
         self.changed = threading.Condition(self.lock)
 
     def _record(self, kind: str, resource: str, namespace: str, obj: dict) -> None:
-        self._log.append((self._rv, kind, resource, namespace, copy.deepcopy(obj)))
+        self._log.append((self._rv, kind, resource, namespace, _copy(obj)))
         self.changed.notify_all()
 
     def _stamp(self, obj: dict, old: dict | None) -> dict:
@@ -59,7 +65,7 @@ class Store:
         """A copy of one object; NotFound when there is none."""
         with self.lock:
             try:
-                return copy.deepcopy(self._objects[(resource, namespace, name)])
+                return _copy(self._objects[(resource, namespace, name)])
             except KeyError:
                 raise NotFound(name) from None
 
@@ -67,7 +73,7 @@ class Store:
              where: Callable[[dict], bool] | None = None) -> list[dict]:
         """Copies of the objects of a resource, by namespace, label selector and filter."""
         with self.lock:
-            return [copy.deepcopy(o) for (r, ns, _), o in sorted(self._objects.items())
+            return [_copy(o) for (r, ns, _), o in sorted(self._objects.items())
                     if r == resource and (namespace is None or ns == namespace)
                     and matches(o["metadata"].get("labels") or {}, selector) and (where is None or where(o))]
 
@@ -86,7 +92,7 @@ class Store:
                 if v <= rv:
                     break
                 if r == resource and (namespace is None or ns == namespace):
-                    newer.append((v, kind, copy.deepcopy(obj)))
+                    newer.append((v, kind, _copy(obj)))
             return newer[::-1]
 
     def create(self, resource: str, namespace: str, body: Any) -> dict:
@@ -98,7 +104,7 @@ class Store:
                 raise Conflict(f'{resource} "{key[2]}" already exists')
             self._objects[key] = self._stamp(obj, None)
             self._record("ADDED", resource, namespace, obj)
-            return copy.deepcopy(obj)
+            return _copy(obj)
 
     def replace(self, resource: str, namespace: str, name: str, body: Any, keep_status: bool = True) -> dict:
         """PUT semantics: the new object, with the stored status unless the body carries status writes."""
@@ -115,10 +121,10 @@ class Store:
             if keep_status and "status" in old:
                 obj["status"] = old["status"]
             if _same(obj, old):
-                return copy.deepcopy(old)  # a no-op write changes nothing, as on a real API server
+                return _copy(old)  # a no-op write changes nothing, as on a real API server
             self._objects[(resource, namespace, name)] = self._stamp(obj, old)
             self._record("MODIFIED", resource, namespace, obj)
-            return copy.deepcopy(obj)
+            return _copy(obj)
 
     def update(self, resource: str, namespace: str, name: str, fn: Callable[[dict], None]) -> dict:
         """Change an object in place under the lock (controllers: status, replicas, metadata)."""
@@ -126,13 +132,13 @@ class Store:
             old = self._objects.get((resource, namespace, name))
             if old is None:
                 raise NotFound(name)
-            obj = copy.deepcopy(old)
+            obj = _copy(old)
             fn(obj)
             if obj == old:
-                return copy.deepcopy(old)
+                return _copy(old)
             self._objects[(resource, namespace, name)] = self._stamp(obj, old)
             self._record("MODIFIED", resource, namespace, obj)
-            return copy.deepcopy(obj)
+            return _copy(obj)
 
     def delete(self, resource: str, namespace: str, name: str) -> dict:
         """Delete an object and tell the watchers; the deleted object."""
