@@ -119,7 +119,6 @@ def test_cli_watch_exit_codes(lab):
     bad = subprocess.run([*base, "--duration", "30", "--dry-run", "--signals", "errors"], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and json.loads(bad.stdout)["decided"] == "rollback"
-    lab.release({"LATENCY_S": "0", "ERROR_RATE": "0"})
     dead = subprocess.run([*LABKIT, "canary", "watch", "--prometheus", f"http://127.0.0.1:{free_port()}",
                            "--app", CANARY, "--interval", "0.2", "--duration", "10", "--max-inconclusive", "2",
                            "--dry-run"], capture_output=True, text=True, timeout=60)
