@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from .clocks import CHOICES as CLOCKS
 from .errors import LabkitError
 
 
@@ -102,7 +103,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="per-cell execution timeout in seconds")
     p.add_argument("--jobs", type=int, default=0,
                    help="notebooks run at once (default 0: all; 1: one after another)")
-    p.add_argument("--clocks", choices=["ci", "teaching"], default="ci",
+    p.add_argument("--clocks", choices=CLOCKS, default="ci",
                    help="ci (default): each lab's waits on its CI values, the same lesson faster; "
                         "teaching: the values a learner gets in JupyterLab")
     p.set_defaults(func=_run)

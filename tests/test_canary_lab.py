@@ -140,3 +140,11 @@ def test_with_on_no_data_fail_a_canary_without_data_is_rolled_back_not_left_serv
     assert (failed["decided"], failed["checks"]) == ("rollback", 3)
     with pytest.raises(InputError, match="on_no_data"):
         WatchConfig(on_no_data="ignore")
+
+
+def test_a_window_prometheus_would_refuse_is_one_clear_error_before_any_wait():
+    from labkit.canary.lab import CanaryLab
+    from labkit.errors import InputError
+
+    with pytest.raises(InputError, match="not a PromQL duration"):
+        CanaryLab.settle(None, "ten seconds")  # raises before it touches the cluster or Prometheus

@@ -95,6 +95,7 @@ class CanaryLab:
         P99 and error rate are low."""
         from .fetch import queries
 
+        _seconds(window)  # a window Prometheus would refuse is one clear error, not a 90 s wait
         rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
         current = "|".join(p.metadata.name for p in rollout.ready_pods(self.api_client, CANARY, "default"))
         earlier = f'count_over_time(http_requests_total{{app="{CANARY}",pod!~"{current}"}}[{window}])'
