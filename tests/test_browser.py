@@ -39,7 +39,9 @@ pytestmark = [pytest.mark.browser,
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     """`jupyter lab` on a copy of notebooks/, on a free 127.0.0.1 port with its own token, as root too.
-    The kernels it starts are not headless: they make widgets, as in a learner's browser."""
+    The kernels it starts are not headless: they make widgets, as in a learner's browser. They run
+    on the suite's CI clocks (LABKIT_CLOCKS, labkit.clocks); the teaching clocks are run by the
+    two-learners test in test_notebooks.py."""
     root, home = tmp_path_factory.mktemp("lab"), tmp_path_factory.mktemp("home")
     for nb in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"):
         shutil.copy(nb, root / nb.name)
