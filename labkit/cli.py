@@ -73,9 +73,8 @@ def _param(text: str) -> tuple[str, object]:
         return name, raw
 
 
-# each lab's subcommand and the module that registers it
-LAB_COMMANDS = {"cost": "cost", "logs": "logs", "drift": "drift", "cluster": "cluster",
-                "secrets": "secrets", "canary": "canary", "backup": "backup"}
+# each lab's subcommand, registered by labkit.<name>.cli
+LAB_COMMANDS = ("cost", "logs", "drift", "cluster", "secrets", "canary", "backup")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -114,9 +113,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--region", default="us-east-1")
     p.set_defaults(func=_doctor)
 
-    for name, module in LAB_COMMANDS.items():
+    for name in LAB_COMMANDS:
         if command in (None, name):
-            importlib.import_module(f".{module}.cli", __package__).add_parser(sub)
+            importlib.import_module(f".{name}.cli", __package__).add_parser(sub)
     return parser
 
 
