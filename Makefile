@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
-# make test: parallel workers (most tests wait on servers, not on the CPU); one module per worker
+# make test: parallel workers (most tests wait on servers, not on the CPU); one module per worker,
+# the longest modules first (tests/conftest.py: LONGEST_FIRST)
 TEST_WORKERS ?= 4
 
 .PHONY: setup system run test learner-path lab doctor lint bench soak clean
@@ -34,7 +35,7 @@ run: setup system
 
 test: setup system
 	@scripts/system-deps browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Every notebook top to bottom at its default parameters, cell by cell, with nbval.
 learner-path: setup system

@@ -1,8 +1,12 @@
 """The learner's path in JupyterLab, in a real browser: Debian's Chromium driven by Playwright.
 
-Each notebook is opened in a real `jupyter lab`, run with Run > Run All Cells, saved, and read
-back: no error and no traceback in any cell, every figure inline, every explorer a working
-widget (its output changes when a control moves), and the lesson recorded. One test restarts
+Each notebook is opened in a real `jupyter lab`, run as a learner first runs it (Run > Run All
+Cells), saved, and read back: no error and no traceback in any cell, every figure inline, every
+explorer a working widget (its output changes when a control moves), and the lesson recorded.
+In Labs 01, 02 and 06 the learner then solves the exercise in the same kernel - edits the
+exercise cell, re-runs it and its check - and the solved lesson is read back: these are the
+labs' solved runs (Lab 03's runs headless without Terraform, Labs 04 and 05 on a kubeconfig in
+the two-learners test, tests/test_notebooks.py). One test restarts
 the kernel in the middle of Lab 04 and finds nothing left running. Screenshots land in
 build/browser/ for a person to look at.
 
@@ -146,41 +150,146 @@ def lab03(r: dict) -> bool:
             and (plans == (2, 0, 0) if "real Terraform" in r["applied_with"] else plans == (None, None, None)))
 
 
-# name: (seconds the whole notebook may take, what its recorded results must say)
+def solved01(r: dict) -> None:
+    assert r["baseline_anomalies"] == 0 and r["budget_alert_fired"] is False
+    assert r["spike_count"] == 1
+    spike = r["spike"]
+    assert spike["service"] == "Amazon Elastic Compute Cloud - Compute" and spike["estimated"] is True
+    assert r["requests_per_check"] == 3  # 30 days in pages of 10: the token loop ran
+    # the step: original rule at its start only; level-shift rule through yesterday, the spike's day
+    assert r["step_original_dates"][0] == r["step_start"] and len(r["step_original_dates"]) <= 2
+    assert r["step_level_shift_dates"][-1] == spike["date"] and len(r["step_level_shift_dates"]) >= 5
+    assert r["ranked_by_impact"][0][0] == "spike"
+    assert r["replay_strict"]["false_positives"] == 0
+    assert r["replay_loose"]["false_positives"] > r["replay_strict"]["false_positives"]
+    assert r["exercise_passed"] is True and r["ack_exercise_passed"] is True
+
+
+def solved02(r: dict) -> None:
+    assert r["healthy_clean"] is True and r["healthy_by_w3c_clean"] is True
+    assert (r["healthy_cli_exit"], r["broken_cli_exit"]) == (0, 2)
+    assert len(r["healthy_events"]) == 7
+    assert r["broken_reported_status"] == ["complete", "queued"]
+    assert r["broken_unpaired"] == ["email_send_attempt"]
+    assert len(r["broken_suspects"]) == 2 and "timeout" in r["broken_suspects"][0]
+    assert "retry: e-mail to alice@example.com failed" in r["broken_suspects"][1]
+    assert r["broken_missing_services"] == []
+    assert r["replay_grace_0"]["unpaired_attempts"] == ["email_send_attempt"]
+    # the trade-off: a zero window misses the late retry line, a wide one takes in other payments'
+    quiet = {row["grace_ms"]: row for row in r["quiet_tradeoff"]}
+    assert not quiet[0]["retry_failure_caught"] and quiet[2000]["retry_failure_caught"]
+    assert quiet[0]["suspects"] == 1 and quiet[2000]["suspects"] == 2
+    busy = {row["grace_ms"]: row for row in r["busy_tradeoff"]}
+    assert not busy[0]["retry_failure_caught"] and busy[1000]["retry_failure_caught"]
+    assert busy[0]["suspects"] >= 2 and busy[5000]["suspects"] >= busy[1000]["suspects"] + 2
+    assert r["window_exercise_passed"] is True and r["exercise_passed"] is True
+
+
+def solved06(r: dict) -> None:
+    assert r["baseline_job_exit_code"] == 0 and r["baseline_restore_verified"] is True
+    # the pipeline that lies: exit 0, "backup complete", gzip's 20 bytes around nothing
+    assert r["broken_job_exit_code"] == 0 and r["broken_restore_verified"] is False
+    assert r["broken_finding_kinds"] == ["unreadable"] and r["broken_object_bytes"] == 20
+    assert r["broken_cli_exit"] == 2
+    assert r["fixed_job_exit_code"] == 0 and r["fixed_restore_verified"] is True
+    assert r["fixed_tables"]["public.payments"] > 0 and r["fixed_tables"]["public.orders"] >= 5000
+    assert 0 < r["rto_seconds"] < 30
+    assert "too_old" in r["stale_finding_kinds"] and r["stale_age_hours"] > 36
+    assert r["replay_default"]["missed"] == [] and r["replay_default"]["false_alarms"] == []
+    assert r["replay_one_week"]["missed"] and set(r["replay_one_week"]["missed"]) < set(r["replay_default"]["flagged"])
+    assert r["exercise_passed"] is True
+
+
+# name: (seconds the whole notebook may take, what its results say as the learner first runs it,
+#        and - where the browser goes on to solve the exercise - what they say then)
 LEARNER_PATH = {
     "01_detect-cost-anomalies.ipynb": (240, lambda r: r["exercise_status"] == r["ack_exercise_status"] == "not yet"
-                                       and r["budget_alert_fired"] is False and r["spike_count"] == 1),
+                                       and r["budget_alert_fired"] is False and r["spike_count"] == 1, solved01),
     "02_correlate-logs-across-services.ipynb": (240, lambda r: r["exercise_status"] == "not yet"
                                                  and r["window_exercise_status"] == "not yet"
-                                                 and r["broken_unpaired"] == ["email_send_attempt"]),
-    "03_detect-infrastructure-drift.ipynb": (300, lab03),
+                                                 and r["broken_unpaired"] == ["email_send_attempt"], solved02),
+    "03_detect-infrastructure-drift.ipynb": (300, lab03, None),  # solved headless without Terraform
     "04_verify-secret-rotation.ipynb": (360, lambda r: r["exercise_situations"] == {"database outage": False,
                                                                                     "bad Secret rollout": True}
-                                        and r["naive_rotation_caught"] is True),
+                                        and r["naive_rotation_caught"] is True, None),
     "05_roll-back-a-slow-canary.ipynb": (360, lambda r: (r["v1_rolled_back"], r["v2_rolled_back"]) == (False, True)
-                                         and r["exercise_status"] == "not yet"),
+                                         and r["exercise_status"] == "not yet", None),
     "06_prove-a-backup-restores.ipynb": (240, lambda r: r["exercise_status"] == "not yet"
                                          and r["broken_restore_verified"] is False
-                                         and r["fixed_restore_verified"] is True),
+                                         and r["fixed_restore_verified"] is True, solved06),
 }
+
+
+def exercise_cells(nb: dict) -> tuple[list[int], list[int]]:
+    """(the cells a learner edits to solve the exercises, the cells to re-run then): every code cell
+    that reads solve_exercise, other than the parameters cell, and the check cell after it."""
+    cells = nb["cells"]
+
+    def code(i: int, has: str) -> bool:
+        return cells[i]["cell_type"] == "code" and has in "".join(cells[i]["source"])
+
+    edit = [i for i in range(len(cells)) if code(i, "solve_exercise")
+            and "parameters" not in cells[i]["metadata"].get("tags", [])]
+    rerun = []
+    for i in edit:
+        rerun.append(i)
+        if not code(i, "grade("):
+            rerun.append(next(j for j in range(i + 1, len(cells)) if code(j, "grade(")))
+    return edit, rerun
+
+
+def run_cells(page, indices: list[int]) -> None:
+    """Run these cells one after another, as Ctrl+Enter in each does (the kernel queues them)."""
+    for i in indices:
+        page.locator(".jp-Notebook .jp-Cell").nth(i).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Control+Enter")
+
+
+def solve(page, nb: dict) -> None:
+    """What a learner does after the first run: write the solution into each exercise cell (here
+    `solve_exercise = True` on its first line), re-run it and its check cell, then the clean-up."""
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    assert cells.count() == len(nb["cells"]), "the page shows a different number of cells than the notebook has"
+    edit, rerun = exercise_cells(nb)
+    for i in edit:
+        cells.nth(i).locator(".cm-content").click()
+        page.keyboard.press("Control+Home")
+        page.keyboard.insert_text("solve_exercise = True\n")  # as pasted: no auto-indent of the line below
+        page.keyboard.press("Escape")
+    run_cells(page, [*rerun, len(nb["cells"]) - 1])
 
 
 @pytest.fixture(scope="module")
 def learners(browser, lab_server):
-    """Every notebook opened in its own tab and run at once (Run > Run All Cells), as a room of
-    learners would; each saved when its kernel is idle. {name: page}; kernels shut down at the end."""
+    """Every notebook opened in its own tab and run at once, as a room of learners would; each saved
+    when its kernel is idle. Where the browser solves the exercise, the first run stops above the
+    clean-up cell (Run All Above Selected Cell), is saved and read, then the exercise is solved and
+    the rest run. {name: (page, the results of the first run)}; kernels shut down at the end."""
     pages = {name: open_notebook(browser, lab_server, name) for name in sorted(LEARNER_PATH)}
     SHOTS.mkdir(parents=True, exist_ok=True)
     for name, page in pages.items():  # the top: title and intro as rendered markdown
         page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-top.png"))
-        menu(page, "Run", "Run All Cells")
+        if LEARNER_PATH[name][2]:
+            page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click()
+            menu(page, "Run", "Run All Above Selected Cell")
+        else:
+            menu(page, "Run", "Run All Cells")
     time.sleep(3)
+    first = {}
     for name, page in pages.items():
         idle(page, LEARNER_PATH[name][0])
         page.keyboard.press("Control+s")
         page.wait_for_timeout(1500)
+        first[name] = read_results(lab_server[2] / name)
+        if LEARNER_PATH[name][2]:
+            solve(page, saved(lab_server, name))
+    for name, page in pages.items():
+        if LEARNER_PATH[name][2]:
+            idle(page, 120)
+            page.keyboard.press("Control+s")
+            page.wait_for_timeout(1500)
         page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-end.png"))
-    yield pages
+    yield {name: (page, first[name]) for name, page in pages.items()}
     for page in pages.values():
         menu(page, "Kernel", "Shut Down Kernel")
         page.wait_for_timeout(500)
@@ -193,13 +302,15 @@ def learners(browser, lab_server):
 
 @pytest.mark.parametrize("name", sorted(LEARNER_PATH))
 def test_a_learner_runs_the_notebook_in_jupyterlab(learners, lab_server, name):
-    page = learners[name]
+    page, first = learners[name]
     nb = saved(lab_server, name)
     assert problems(nb) == []
     unrun = [c.get("id") for c in nb["cells"] if c["cell_type"] == "code" and c.get("execution_count") is None]
     assert unrun == [], "cells that never ran"
-    results = read_results(lab_server[2] / name)
-    assert LEARNER_PATH[name][1](results), results
+    assert LEARNER_PATH[name][1](first), first
+    solved = LEARNER_PATH[name][2]
+    if solved:  # the same kernel after the learner solved the exercise
+        solved(read_results(lab_server[2] / name))
     echoes = [c.get("id") for c in nb["cells"] for o in c.get("outputs", [])
               if o.get("output_type") == "execute_result" and set(o.get("data", {})) == {"text/plain"}]
     assert echoes == [], "a cell echoes a bare value (Out[n]: True); tables and widgets are meant to show"
