@@ -20,8 +20,8 @@ os.environ["LABKIT_RUNS_DIR"] = str(_ROOT / "runs")
 os.environ["LABKIT_HEADLESS"] = "1"  # kernels started by the tests make no widgets (labkit.ui)
 os.environ["LABKIT_KEEP_RUNS"] = "1"  # the tests look into finished runs (leak scans, leftover processes)
 os.environ.setdefault("LABKIT_BUILD_DIR", str(_ROOT / "build"))
-# the labs wait on their CI clocks (labkit.clocks): the same lessons, faster; the two-learners test
-# runs Lab 05 as a learner opens it, on the teaching clocks
+# the labs wait on their CI clocks (labkit.clocks): the same lessons, faster; the browser test's
+# JupyterLab runs its kernels on the teaching clocks, as a learner's
 os.environ.setdefault("LABKIT_CLOCKS", "ci")
 
 from labkit.cleanup import iter_runs, leftover_processes, owner_alive  # noqa: E402
@@ -35,9 +35,9 @@ LABKIT = [sys.executable, "-m", "labkit.cli"]
 # modules to its workers in collection order (--dist loadscope --no-loadscope-reorder): a worker
 # starts on each of these at once while the others share the short ones. Ordered by test count
 # instead, the browser module started last and ran 150 s after every other worker had finished.
-LONGEST_FIRST = ("test_browser.py", "test_notebooks.py", "test_secrets.py", "test_kubectl.py", "test_cluster.py",
-                 "test_canary_lab.py", "test_drift_lab.py", "test_backup.py", "test_runtime.py", "test_fuzz.py",
-                 "test_logs_lab.py", "test_postgres.py", "test_manifests.py", "test_cost_exports.py")
+LONGEST_FIRST = ("test_browser.py", "test_secrets.py", "test_kubectl.py", "test_cluster.py", "test_canary_lab.py",
+                 "test_runtime.py", "test_backup.py", "test_notebooks.py", "test_manifests.py", "test_cost_exports.py",
+                 "test_logs_lab.py", "test_drift_check.py", "test_drift_lab.py", "test_postgres.py", "test_fuzz.py")
 
 
 def pytest_collection_modifyitems(config, items):

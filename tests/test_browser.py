@@ -3,18 +3,20 @@
 Each notebook is opened in a real `jupyter lab`, run as a learner first runs it (Run > Run All
 Cells), saved, and read back: no error and no traceback in any cell, every figure inline, every
 explorer a working widget (its output changes when a control moves), and the lesson recorded.
-In Labs 01, 02 and 06 the learner then solves the exercise in the same kernel - edits the
-exercise cell, re-runs it and its check - and the solved lesson is read back: these are the
-labs' solved runs (Lab 03's runs headless without Terraform, Labs 04 and 05 on a kubeconfig in
-the two-learners test, tests/test_notebooks.py). One test restarts
-the kernel in the middle of Lab 04 and finds nothing left running. Screenshots land in
-build/browser/ for a person to look at.
+The kernels run on the teaching clocks, as a learner's do. In Labs 01, 02 and 06 the learner
+then solves the exercise in the same kernel - edits the exercise cell, re-runs it and its check -
+and the solved lesson is read back. Meanwhile a second learner on the same machine runs Labs 04
+and 05 headless on a kubeconfig each with the exercise solved (the two-learners test). These are
+the labs' solved runs; Lab 03's runs headless without Terraform (tests/test_notebooks.py). One
+test restarts the kernel in the middle of Lab 04 and finds nothing left running. Screenshots
+land in build/browser/ for a person to look at.
 
 Skip locally with `pytest -m "not browser"` (CI runs them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -26,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import REPO, leftovers
+from conftest import REPO, cluster_serve, file_contents, leftovers, stop_serve
 
 from labkit.paths import NOTEBOOKS
 from labkit.results import read_results
@@ -43,14 +45,13 @@ pytestmark = [pytest.mark.browser,
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     """`jupyter lab` on a copy of notebooks/, on a free 127.0.0.1 port with its own token, as root too.
-    The kernels it starts are not headless: they make widgets, as in a learner's browser. They run
-    on the suite's CI clocks (LABKIT_CLOCKS, labkit.clocks); the teaching clocks are run by the
-    two-learners test in test_notebooks.py."""
+    The kernels it starts are not headless: they make widgets, as in a learner's browser, and they
+    run on the teaching clocks, as a learner's do (LABKIT_CLOCKS, labkit.clocks)."""
     root, home = tmp_path_factory.mktemp("lab"), tmp_path_factory.mktemp("home")
     for nb in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"):
         shutil.copy(nb, root / nb.name)
     port, token = free_port(), secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if k != "LABKIT_HEADLESS"}
+    env = {k: v for k, v in os.environ.items() if k != "LABKIT_HEADLESS"} | {"LABKIT_CLOCKS": "teaching"}
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))  # no news toast
@@ -143,11 +144,88 @@ def problems(nb: dict) -> list[str]:
     return found
 
 
+# first in the module: its worker then takes no other module while this one's long fixture runs
+def test_a_kernel_restart_in_the_middle_of_lab_04_leaves_nothing_running(browser, lab_server):
+    name = "04_verify-secret-rotation.ipynb"
+    page = open_notebook(browser, lab_server, name)
+    try:
+        menu(page, "Run", "Run All Cells")
+        page.wait_for_timeout(25_000)  # the cluster, PostgreSQL and the app are up by now
+        assert page.locator(".jp-InputPrompt", has_text="[*]").count() > 0, "the run finished before the restart"
+        menu(page, "Kernel", "Restart Kernel")
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()
+        idle(page, 60)
+        deadline = time.monotonic() + 30
+        while leftovers(include_active=True) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert leftovers(include_active=True) == []
+    finally:
+        menu(page, "Kernel", "Shut Down Kernel")
+        page.close()
+
+
 def lab03(r: dict) -> bool:
     """Lab 03 as a learner meets it: real terraform plan where Terraform runs here (it does in CI)."""
     plans = (r["plan_ssh_exit"], r["plan_new_group_exit"], r["plan_after_codify_exit"])
     return (r["exercise_status"] == "not yet" and r["unmanaged_found"] == ["debug-temp"]
             and (plans == (2, 0, 0) if "real Terraform" in r["applied_with"] else plans == (None, None, None)))
+
+
+LAB04 = NOTEBOOKS / "04_verify-secret-rotation.ipynb"
+
+
+def assert_lab04(r: dict, out, run_dirs: list, solved: bool = True) -> None:
+    from labkit.secrets.creds import find_leaks
+
+    assert r["baseline_verified"] is True
+    assert (r["broken_healthz_ok"], r["broken_healthz_db_ok"]) == (True, False)
+    assert r["broken_pods_ready"] == 2 and r["broken_verify_failing"] == 2
+    assert r["broken_load"]["ok"] > 0 and r["broken_load"]["failed"] > 0  # the pool's mix
+    assert r["rotation_verified"] is True and r["naive_rotation_caught"] is True
+    assert r["pods_hold_stale_password"] is True and r["after_naive_repaired"] is True
+    # alternating users: PostgreSQL refused no login (its own log says so) - the old one kept working.
+    # On a loaded machine a request may still time out, find no Ready endpoint during the restart, or
+    # get the app's 503 when its pool has no connection within 1 s: that is the load, not the rotation
+    assert r["refused_logins_alternating"] == 0, r["failed_by_alternating"]
+    assert set(r["failed_by_alternating"]) <= {"timeout", "routing", "5xx"}, r["failed_by_alternating"]
+    assert r["replay_healthz_1"]["pods_flagged"] == 0 and r["replay_db_1"]["pods_flagged"] > 0
+    if solved:  # a startup probe on the database: no outage from a blip, no bad credential Ready
+        assert r["exercise_situations"] == {"database outage": True, "bad Secret rollout": True}
+        assert r["exercise_passed"] is True
+    else:  # the notebook's starting patch, readiness on the database: the blip empties the Service
+        assert r["exercise_situations"] == {"database outage": False, "bad Secret rollout": True}
+        assert (r["exercise_passed"], r["exercise_status"]) == (False, "not yet")
+    digests = r["audit_digests"]
+    assert len(digests) >= 8
+    assert find_leaks(out.read_bytes(), digests) == []
+    for run_dir in run_dirs:  # the notebook's run, and the cluster's (pod logs, the database's log)
+        for path, data in file_contents(run_dir):
+            assert find_leaks(data, digests) == [], path
+
+
+LAB05 = NOTEBOOKS / "05_roll-back-a-slow-canary.ipynb"
+
+
+def assert_lab05(r: dict, solved: bool = True) -> None:
+    assert r["baseline_verdicts"] == ["healthy"] and r["naive_numerator_empty"] is True
+    assert (r["v1_rolled_back"], r["v2_rolled_back"]) == (False, True)
+    assert 0 < r["seconds_break_to_rollback"] < 30
+    assert r["revisions_after_rollback"] == [2, 3] and r["replicasets_kept"] == 2
+    assert r["replay_default"]["decided"] == "rollback" and r["replay_threshold_7s"]["decided"] == "none"
+    assert r["hung_v2_decided"] == "stopped" and r["inconclusive_checks"] > 0
+    assert r["hung_v3_rolled_back"] is True and r["hung_client_timeouts"] > 0
+    assert (r["progressive_slow"], r["progressive_hung"]) == ("rollback", "rollback")  # no data = failed
+    # unsolved: the notebook's starting watcher is v3's, which rolls back a shared slowdown too
+    assert (r["exercise_passed"], r["exercise_status"]) == ((True, "solved") if solved else (False, "not yet"))
+
+
+def papermill_process(src: Path, out: Path, params: dict) -> subprocess.Popen:
+    """papermill in its own process on the CI clocks, as a second learner's headless run beside the
+    browser's kernels; its output goes to out.log (a pipe nobody reads while the browser runs fills up)."""
+    argv = [sys.executable, "-m", "papermill", str(src), str(out), "--cwd", str(NOTEBOOKS), "--no-progress-bar",
+            "--execution-timeout", "300", "-y", json.dumps(params)]
+    with open(out.with_suffix(".log"), "w") as log:
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"LABKIT_CLOCKS": "ci"})
 
 
 def solved01(r: dict) -> None:
@@ -259,37 +337,70 @@ def solve(page, nb: dict) -> None:
     run_cells(page, [*rerun, len(nb["cells"]) - 1])
 
 
+# the second learner: Labs 04 and 05 headless on a kubeconfig each, the exercise solved
+SECOND = {"04 kubeconfig solved": LAB04, "05 kubeconfig solved": LAB05}
+
+
 @pytest.fixture(scope="module")
-def learners(browser, lab_server):
-    """Every notebook opened in its own tab and run at once, as a room of learners would; each saved
-    when its kernel is idle. Where the browser solves the exercise, the first run stops above the
-    clean-up cell (Run All Above Selected Cell), is saved and read, then the exercise is solved and
-    the rest run. {name: (page, the results of the first run)}; kernels shut down at the end."""
-    pages = {name: open_notebook(browser, lab_server, name) for name in sorted(LEARNER_PATH)}
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for name, page in pages.items():  # the top: title and intro as rendered markdown
-        page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-top.png"))
-        if LEARNER_PATH[name][2]:
-            page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click()
-            menu(page, "Run", "Run All Above Selected Cell")
-        else:
-            menu(page, "Run", "Run All Cells")
-    time.sleep(3)
-    first = {}
-    for name, page in pages.items():
-        idle(page, LEARNER_PATH[name][0])
-        page.keyboard.press("Control+s")
-        page.wait_for_timeout(1500)
-        first[name] = read_results(lab_server[2] / name)
-        if LEARNER_PATH[name][2]:
-            solve(page, saved(lab_server, name))
-    for name, page in pages.items():
-        if LEARNER_PATH[name][2]:
-            idle(page, 120)
+def learners(browser, lab_server, tmp_path_factory):
+    """Two learners on one workshop machine at once. The first opens every notebook in its own tab
+    and runs them all at once; each is saved when its kernel is idle. Where the browser solves the
+    exercise, the first run stops above the clean-up cell (Run All Above Selected Cell), is saved
+    and read, then the exercise is solved and the rest run. Meanwhile the second runs Labs 04 and 05
+    headless with papermill, each on a kubeconfig of its own (a `labkit cluster serve`), with the
+    exercise solved. {"pages": {name: (page, the results of the first run)}, "second": what the
+    second learner's runs left}; kernels shut down at the end."""
+    runs_dir = Path(os.environ["LABKIT_RUNS_DIR"])
+    before = set(runs_dir.glob("lab0[45]-*"))
+    tmp = tmp_path_factory.mktemp("second")
+    with contextlib.ExitStack() as stack:
+        serves = {name: stack.enter_context(cluster_serve(tmp / name[:2])) for name in SECOND}
+        outs = {name: tmp / f"{name.replace(' ', '-')}.ipynb" for name in SECOND}
+        procs = {name: papermill_process(src, outs[name], {"solve_exercise": True, "cluster_backend": "kubeconfig",
+                                                            "kubeconfig": str(serves[name][1])})
+                 for name, src in SECOND.items()}
+        stack.callback(lambda: [p.kill() for p in procs.values() if p.poll() is None])
+        pages = {name: open_notebook(browser, lab_server, name) for name in sorted(LEARNER_PATH)}
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for name, page in pages.items():  # the top: title and intro as rendered markdown
+            page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-top.png"))
+            if LEARNER_PATH[name][2]:
+                page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click()
+                menu(page, "Run", "Run All Above Selected Cell")
+            else:
+                menu(page, "Run", "Run All Cells")
+        time.sleep(3)
+        first = {}
+        for name, page in pages.items():
+            idle(page, LEARNER_PATH[name][0])
             page.keyboard.press("Control+s")
             page.wait_for_timeout(1500)
-        page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-end.png"))
-    yield {name: (page, first[name]) for name, page in pages.items()}
+            first[name] = read_results(lab_server[2] / name)
+            if LEARNER_PATH[name][2]:
+                solve(page, saved(lab_server, name))
+        for name, page in pages.items():
+            if LEARNER_PATH[name][2]:
+                idle(page, 120)
+                page.keyboard.press("Control+s")
+                page.wait_for_timeout(1500)
+            page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-end.png"))
+        second = {"failed": {}, "left": {}, "serve_exit": {}, "outs": outs, "tmp": tmp, "before": before}
+        for name, proc in procs.items():
+            try:
+                code = proc.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = "still running at the deadline"
+            if code != 0:
+                second["failed"][name] = f"exit {code}: " + outs[name].with_suffix(".log").read_text()[-3000:]
+        from kubernetes import client, config
+
+        for name, (serve, kubeconfig) in serves.items():  # each lab removed what it applied
+            api = config.new_client_from_config(config_file=str(kubeconfig))
+            second["left"][name] = [d.metadata.name for d in client.AppsV1Api(api).list_namespaced_deployment(
+                "default").items]
+            second["serve_exit"][name] = stop_serve(serve)
+    yield {"pages": {name: (page, first[name]) for name, page in pages.items()}, "second": second}
     for page in pages.values():
         menu(page, "Kernel", "Shut Down Kernel")
         page.wait_for_timeout(500)
@@ -302,7 +413,7 @@ def learners(browser, lab_server):
 
 @pytest.mark.parametrize("name", sorted(LEARNER_PATH))
 def test_a_learner_runs_the_notebook_in_jupyterlab(learners, lab_server, name):
-    page, first = learners[name]
+    page, first = learners["pages"][name]
     nb = saved(lab_server, name)
     assert problems(nb) == []
     unrun = [c.get("id") for c in nb["cells"] if c["cell_type"] == "code" and c.get("execution_count") is None]
@@ -336,20 +447,35 @@ def test_a_learner_runs_the_notebook_in_jupyterlab(learners, lab_server, name):
     assert output.inner_text() != before, "the explorer's output did not change when a control moved"
 
 
-def test_a_kernel_restart_in_the_middle_of_lab_04_leaves_nothing_running(browser, lab_server):
-    name = "04_verify-secret-rotation.ipynb"
-    page = open_notebook(browser, lab_server, name)
-    try:
-        menu(page, "Run", "Run All Cells")
-        page.wait_for_timeout(25_000)  # the cluster, PostgreSQL and the app are up by now
-        assert page.locator(".jp-InputPrompt", has_text="[*]").count() > 0, "the run finished before the restart"
-        menu(page, "Kernel", "Restart Kernel")
-        page.locator(".jp-Dialog-button.jp-mod-accept").click()
-        idle(page, 60)
-        deadline = time.monotonic() + 30
-        while leftovers(include_active=True) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert leftovers(include_active=True) == []
-    finally:
-        menu(page, "Kernel", "Shut Down Kernel")
-        page.close()
+def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(learners, lab_server, assert_port_free):
+    """Labs 04 and 05 twice each at the same time, as two learners on one workshop machine: the
+    first's in JupyterLab as a learner opens them (every parameter at its default: the local
+    cluster, the exercise not yet solved, the teaching clocks), the second's headless on the
+    kubeconfig path with the exercise solved, on the CI clocks. Every run records its lesson; no
+    two runs share a port, a run directory or a database; each lab removes what it applied; the
+    passwords leak nowhere; nothing is left."""
+    second = learners["second"]
+    assert second["failed"] == {}
+    assert second["left"] == {name: [] for name in SECOND}
+    assert second["serve_exit"] == {name: 0 for name in SECOND}
+    runs_dir = Path(os.environ["LABKIT_RUNS_DIR"])
+    new_runs = set(runs_dir.glob("lab0[45]-*")) - second["before"]
+    assert len([d for d in new_runs if d.name.startswith("lab04-")]) == 2
+    assert len([d for d in new_runs if d.name.startswith("lab05-")]) == 2
+    lab04_dirs = [*(d for d in new_runs if d.name.startswith("lab04-")), *(second["tmp"] / "04").glob("cluster-*")]
+    browser04 = lab_server[2] / LAB04.name
+    results = {"04 learner": learners["pages"][LAB04.name][1], "05 learner": learners["pages"][LAB05.name][1],
+               **{name: read_results(out) for name, out in second["outs"].items()}}
+    assert_lab04(results["04 learner"], browser04, lab04_dirs, solved=False)
+    assert_lab04(results["04 kubeconfig solved"], second["outs"]["04 kubeconfig solved"], lab04_dirs, solved=True)
+    assert_lab05(results["05 learner"], solved=False)
+    assert_lab05(results["05 kubeconfig solved"], solved=True)
+    assert results["05 learner"]["clocks"] == {"scrape_interval": "1s", "window": "10s", "interval": 1.0}
+    assert results["05 kubeconfig solved"]["clocks"] == {"scrape_interval": "500ms", "window": "8s", "interval": 1.0}
+    ports = {name: set(r["ports"]) for name, r in results.items()}
+    names = list(ports)
+    for i, a in enumerate(names):  # every run had its own ports: API servers, pods, databases, Prometheus
+        for b in names[i + 1:]:
+            assert not ports[a] & ports[b], (a, b, ports[a] & ports[b])
+    for port in set().union(*ports.values()):
+        assert_port_free(port)
