@@ -23,6 +23,11 @@ $(STAMP): pyproject.toml
 	  { rm -rf $(VENV) && scripts/system-deps venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# jsonschema[format-nongpl] (wanted by jupyter-events) brings rfc3987-syntax, which builds an
+	@# Earley parser when jsonschema is imported: 1.2 s of CPU in every process that imports
+	@# nbformat (pytest and its workers, papermill, labkit run, jupyter lab). Only jsonschema's IRI
+	@# format checks use it, and nothing here checks an IRI.
+	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
