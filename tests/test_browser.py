@@ -146,11 +146,19 @@ def problems(nb: dict) -> list[str]:
 
 # first in the module: its worker then takes no other module while this one's long fixture runs
 def test_a_kernel_restart_in_the_middle_of_lab_04_leaves_nothing_running(browser, lab_server):
+    from labkit.cleanup import leftover_processes
+
     name = "04_verify-secret-rotation.ipynb"
+    runs_dir = Path(os.environ["LABKIT_RUNS_DIR"])
+    before = set(runs_dir.glob("lab04-*"))
     page = open_notebook(browser, lab_server, name)
     try:
         menu(page, "Run", "Run All Cells")
-        page.wait_for_timeout(25_000)  # the cluster, PostgreSQL and the app are up by now
+        deadline = time.monotonic() + 120  # until the cluster, PostgreSQL and the app's pods are up
+        while not any(".app." in r["name"] for run_dir in set(runs_dir.glob("lab04-*")) - before
+                      for r in leftover_processes(run_dir)):
+            assert time.monotonic() < deadline, "Lab 04's app never started"
+            time.sleep(0.5)
         assert page.locator(".jp-InputPrompt", has_text="[*]").count() > 0, "the run finished before the restart"
         menu(page, "Kernel", "Restart Kernel")
         page.locator(".jp-Dialog-button.jp-mod-accept").click()
