@@ -34,7 +34,7 @@ LABKIT = [sys.executable, "-m", "labkit.cli"]
 # The modules that take longest, longest first (measured in `make test`). `make test` hands whole
 # modules to its workers in collection order (--dist loadscope --no-loadscope-reorder): a worker
 # starts on each of these at once while the others share the short ones. Ordered by test count
-# instead, the browser module started last and ran 150 s after every other worker had finished.
+# instead, the browser module started last and ended the suite 116 s after the other workers.
 LONGEST_FIRST = ("test_browser.py", "test_secrets.py", "test_kubectl.py", "test_cluster.py", "test_canary_lab.py",
                  "test_runtime.py", "test_backup.py", "test_notebooks.py", "test_manifests.py", "test_cost_exports.py",
                  "test_logs_lab.py", "test_drift_check.py", "test_drift_lab.py", "test_postgres.py", "test_fuzz.py")

@@ -32,7 +32,7 @@ from conftest import REPO, cluster_serve, file_contents, leftovers, stop_serve
 
 from labkit.paths import NOTEBOOKS
 from labkit.results import read_results
-from labkit.waiting import free_port
+from labkit.waiting import free_port, port_is_listening
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -427,9 +427,12 @@ def test_a_learner_runs_the_notebook_in_jupyterlab(learners, lab_server, name):
     unrun = [c.get("id") for c in nb["cells"] if c["cell_type"] == "code" and c.get("execution_count") is None]
     assert unrun == [], "cells that never ran"
     assert LEARNER_PATH[name][1](first), first
+    final = read_results(lab_server[2] / name)
     solved = LEARNER_PATH[name][2]
     if solved:  # the same kernel after the learner solved the exercise
-        solved(read_results(lab_server[2] / name))
+        solved(final)
+    ports = final.get("ports") or [final["endpoint_port"]]
+    assert [p for p in ports if port_is_listening(p)] == [], "the clean-up cell left a port listening"
     echoes = [c.get("id") for c in nb["cells"] for o in c.get("outputs", [])
               if o.get("output_type") == "execute_result" and set(o.get("data", {})) == {"text/plain"}]
     assert echoes == [], "a cell echoes a bare value (Out[n]: True); tables and widgets are meant to show"
