@@ -149,7 +149,8 @@ def problems(nb: dict) -> list[str]:
     return found
 
 
-# first in the module: its worker then takes no other module while this one's long fixture runs
+# first in the module: xdist hands this worker its next module once two of the module's tests are
+# left, and those are then quick checks, not this 15-40 s run
 def test_a_kernel_restart_in_the_middle_of_lab_04_leaves_nothing_running(browser, lab_server):
     from labkit.cleanup import leftover_processes
 
@@ -356,8 +357,8 @@ SECOND = {"04 kubeconfig solved": LAB04, "05 kubeconfig solved": LAB05}
 
 @pytest.fixture(scope="module")
 def learners(browser, lab_server, tmp_path_factory):
-    """Two learners on one workshop machine at once. The first opens every notebook in its own tab
-    and runs them all at once; each is saved when its kernel is idle. Where the browser solves the
+    """Two learners on one workshop machine at once. The first opens every notebook in its own tab,
+    the longest first, and runs each as soon as it is open; each is saved when its kernel is idle. Where the browser solves the
     exercise, the first run stops above the clean-up cell (Run All Above Selected Cell), is saved
     and read, then the exercise is solved and the rest run. Meanwhile the second runs Labs 04 and 05
     headless with papermill, each on a kubeconfig of its own (a `labkit cluster serve`), with the
