@@ -16,12 +16,20 @@ from .errors import InputError
 CHOICES = ("teaching", "ci")
 
 
+def _checked(value: str, what: str) -> str:
+    if value not in CHOICES:
+        raise InputError(f"{what} must be teaching or ci, not {value!r}")
+    return value
+
+
 def clocks() -> str:
     """The clocks this process runs on: "teaching" (the default) or "ci"."""
-    value = os.environ.get("LABKIT_CLOCKS", "") or "teaching"
-    if value not in CHOICES:
-        raise InputError(f"LABKIT_CLOCKS must be teaching or ci, not {value!r}")
-    return value
+    return _checked(os.environ.get("LABKIT_CLOCKS", "") or "teaching", "LABKIT_CLOCKS")
+
+
+def use(value: str) -> None:
+    """Run this process, and the kernels it starts (they inherit the variable), on these clocks."""
+    os.environ["LABKIT_CLOCKS"] = _checked(value, "clocks")
 
 
 def ci_clocks() -> bool:
