@@ -72,11 +72,15 @@ class CanaryLab:
         self.wait_scraped(CANARY, timeout)
         return ready
 
+    def _ready_pods(self, app: str) -> list[str]:
+        """The names of app's Ready pods (a PromQL pod=~ pattern is them joined with |)."""
+        return [p.metadata.name for p in rollout.ready_pods(self.api_client, app, "default")]
+
     def wait_scraped(self, app: str, timeout: float = 60.0) -> float:
         """Wait until Prometheus has scraped every Ready pod of app (`up` is 1 for each): a watcher
         started before discovery has found a new pod judges the pod that is gone, or nothing -
         a loaded machine once spent a hung canary's whole inconclusive budget that way."""
-        names = [p.metadata.name for p in rollout.ready_pods(self.api_client, app, "default")]
+        names = self._ready_pods(app)
 
         def seen() -> bool:
             try:
@@ -97,7 +101,7 @@ class CanaryLab:
 
         _seconds(window)  # a window Prometheus would refuse is one clear error, not a 90 s wait
         rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
-        current = "|".join(p.metadata.name for p in rollout.ready_pods(self.api_client, CANARY, "default"))
+        current = "|".join(self._ready_pods(CANARY))
         earlier = f'count_over_time(http_requests_total{{app="{CANARY}",pod!~"{current}"}}[{window}])'
         q = queries(CANARY, window)
         low = [f"({q['p99']}) < 1", f"({q['error_rate']}) < 0.01"]
