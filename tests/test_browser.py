@@ -106,10 +106,21 @@ def open_notebook(browser, lab_server, name: str):
     page.goto(f"{url}/lab/workspaces/{name[:2]}-{secrets.token_hex(3)}/tree/{name}?reset&token={token}")
     # JupyterLab renders a notebook's cells a few at a time: until the last is there, "the last
     # cell" is another one (a busy machine once ran Run All Above Selected Cell on half of Lab 01)
-    expect(page.locator(".jp-NotebookPanel .jp-Cell")).to_have_count(len(saved(lab_server, name)["cells"]),
+    expect(cells(page)).to_have_count(len(saved(lab_server, name)["cells"]),
                                                                      timeout=60_000)
     idle(page, 60)
     return page
+
+
+def cells(page):
+    """The notebook's cells on the page, in order."""
+    return page.locator(".jp-NotebookPanel .jp-Cell")
+
+
+def save(page) -> None:
+    """File > Save as a learner does it (Ctrl+S), and a moment for the file to be written."""
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(1500)
 
 
 def idle(page, seconds: float) -> None:
@@ -333,18 +344,17 @@ def exercise_cells(nb: dict) -> tuple[list[int], list[int]]:
 def run_cells(page, indices: list[int]) -> None:
     """Run these cells one after another, as Ctrl+Enter in each does (the kernel queues them)."""
     for i in indices:
-        page.locator(".jp-Notebook .jp-Cell").nth(i).locator(".jp-InputPrompt").click()
+        cells(page).nth(i).locator(".jp-InputPrompt").click()
         page.keyboard.press("Control+Enter")
 
 
 def solve(page, nb: dict) -> None:
     """What a learner does after the first run: write the solution into each exercise cell (here
     `solve_exercise = True` on its first line), re-run it and its check cell, then the clean-up."""
-    cells = page.locator(".jp-Notebook .jp-Cell")
-    assert cells.count() == len(nb["cells"]), "the page shows a different number of cells than the notebook has"
+    assert cells(page).count() == len(nb["cells"]), "the page shows a different number of cells than the notebook has"
     edit, rerun = exercise_cells(nb)
     for i in edit:
-        cells.nth(i).locator(".cm-content").click()
+        cells(page).nth(i).locator(".cm-content").click()
         page.keyboard.press("Control+Home")
         page.keyboard.insert_text("solve_exercise = True\n")  # as pasted: no auto-indent of the line below
         page.keyboard.press("Escape")
@@ -381,7 +391,7 @@ def learners(browser, lab_server, tmp_path_factory):
             pages[name] = page = open_notebook(browser, lab_server, name)
             page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-top.png"))  # title and intro
             if LEARNER_PATH[name][2]:
-                page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click()
+                cells(page).last.locator(".jp-InputPrompt").click()
                 menu(page, "Run", "Run All Above Selected Cell")
             else:
                 menu(page, "Run", "Run All Cells")
@@ -389,16 +399,14 @@ def learners(browser, lab_server, tmp_path_factory):
         first = {}
         for name, page in reversed(pages.items()):  # the shortest first: their exercises get solved meanwhile
             idle(page, LEARNER_PATH[name][0])
-            page.keyboard.press("Control+s")
-            page.wait_for_timeout(1500)
+            save(page)
             first[name] = read_results(lab_server[2] / name)
             if LEARNER_PATH[name][2]:
                 solve(page, saved(lab_server, name))
         for name, page in pages.items():
             if LEARNER_PATH[name][2]:
                 idle(page, 120)
-                page.keyboard.press("Control+s")
-                page.wait_for_timeout(1500)
+                save(page)
             page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-end.png"))
         second = {"failed": {}, "left": {}, "serve_exit": {}, "outs": outs, "tmp": tmp, "before": before}
         for name, proc in procs.items():
