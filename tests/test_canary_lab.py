@@ -147,4 +147,4 @@ def test_a_window_prometheus_would_refuse_is_one_clear_error_before_any_wait():
     from labkit.errors import InputError
 
     with pytest.raises(InputError, match="not a PromQL duration"):
-        CanaryLab.settle(None, "ten seconds")  # raises before it touches the cluster or Prometheus
+        CanaryLab.wait_window_current(None, "ten seconds")  # raises before it touches the cluster or Prometheus

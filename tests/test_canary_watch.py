@@ -88,6 +88,7 @@ def test_the_in_flight_gauge_sees_a_hung_canary_that_p99_cannot():
     v2, v3 = judge_samples(hung, [WatchConfig(), WatchConfig(signals=("errors", "latency", "inflight"),
                                                             inflight_threshold=3)])
     assert v2.decided == "" and v2.inconclusive_total == 5 and v3.decided == "rollback"
+    assert "would roll back (dry run) at check 3 of 5: " in v3.message  # it decided there; checks went on
 
 
 def test_replay_rejudges_recorded_samples_with_other_thresholds():

@@ -152,9 +152,9 @@ class Judge:
     def message(self) -> str:
         """One line on what the watcher decided, and on which check."""
         if self.decided == "rollback":
-            last = next(ch for ch in self.checks if ch.action)
+            at, deciding = next((i, ch) for i, ch in enumerate(self.checks, 1) if ch.action)
             verb = "rolled back" if self.config.act else "would roll back (dry run)"
-            return f"{self.config.name}: {verb} after {len(self.checks)} checks: {'; '.join(last.reasons)}"
+            return f"{self.config.name}: {verb} at check {at} of {len(self.checks)}: {'; '.join(deciding.reasons)}"
         if self.decided == "stopped":
             return (f"{self.config.name}: stopped - {self.inconclusive_run} inconclusive checks in a row "
                     f"({'; '.join(self.checks[-1].reasons)}): no data is not healthy")

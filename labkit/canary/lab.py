@@ -93,26 +93,38 @@ class CanaryLab:
         return wait_until(seen, timeout=timeout, what=f"Prometheus to scrape the new {app} pod(s) {', '.join(names)}")
 
     def settle(self, window: str = "10s", timeout: float = 90.0) -> None:
-        """Wait until the canary's window holds only its current pods: the rollout is complete,
-        Prometheus has no sample of an earlier canary pod within the last window (a pod's samples
-        stay in every rate() over the window for a window after it is gone), and the current pods'
-        P99 and error rate are low."""
+        """Wait until the canary's window holds only its current pods (wait_window_current) and
+        their P99 and error rate are low."""
         from .fetch import queries
 
-        _seconds(window)  # a window Prometheus would refuse is one clear error, not a 90 s wait
-        rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
-        current = "|".join(self._ready_pods(CANARY))
-        earlier = f'count_over_time(http_requests_total{{app="{CANARY}",pod!~"{current}"}}[{window}])'
+        self.wait_window_current(window, timeout)
         q = queries(CANARY, window)
         low = [f"({q['p99']}) < 1", f"({q['error_rate']}) < 0.01"]
 
         def settled() -> bool:
             try:
-                return not self.prom.query(earlier) and all(self.prom.scalar(c) is not None for c in low)
+                return all(self.prom.scalar(c) is not None for c in low)
             except PromError:
                 return False
 
-        wait_until(settled, timeout=timeout, what="the canary's window to hold only its current pod")
+        wait_until(settled, timeout=timeout, what="the canary's P99 and error rate to be low")
+
+    def wait_window_current(self, window: str = "10s", timeout: float = 90.0) -> None:
+        """Wait until the canary's rollout is complete and Prometheus has no sample of an earlier
+        canary pod within the last window: a pod's samples stay in every rate() over the window
+        for a window after it is gone, so a watcher started sooner judges the pod that was."""
+        _seconds(window)  # a window Prometheus would refuse is one clear error, not a 90 s wait
+        rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
+        current = "|".join(self._ready_pods(CANARY))
+        earlier = f'count_over_time(http_requests_total{{app="{CANARY}",pod!~"{current}"}}[{window}])'
+
+        def only_current() -> bool:
+            try:
+                return not self.prom.query(earlier)
+            except PromError:
+                return False
+
+        wait_until(only_current, timeout=timeout, what="the canary's window to hold only its current pod")
 
     def undo(self) -> int:
         """rollout undo of the canary (what the watcher's action does)."""
