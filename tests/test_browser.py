@@ -1,7 +1,7 @@
 """The learner's path in JupyterLab, in a real browser: Debian's Chromium driven by Playwright.
 
-Each notebook is opened in a real `jupyter lab`, run as a learner first runs it (Run > Run All
-Cells), saved, and read back: no error and no traceback in any cell, every figure inline, every
+Each notebook is opened in a tab of a real `jupyter lab` kept open in one page (File > Open from
+Path), run as a learner first runs it (Run > Run All Cells), saved, and read back: no error and no traceback in any cell, every figure inline, every
 explorer a working widget (its output changes when a control moves), and the lesson recorded.
 The kernels run on the teaching clocks, as a learner's do. In Labs 01, 02 and 06 the learner
 then solves the exercise in the same kernel - edits the exercise cell, re-runs it and its check -
@@ -25,7 +25,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, cluster_serve, file_contents, leftovers, stop_serve
@@ -96,47 +98,85 @@ def browser():
         chromium.close()
 
 
-def open_notebook(browser, lab_server, name: str):
-    from playwright.sync_api import expect
-
+def open_lab(browser, lab_server):
+    """JupyterLab in one browser page, as a learner keeps it open, on a workspace of its own, reset
+    (never another test's layout)."""
     url, token, _root = lab_server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(30_000)
-    # a workspace of its own per tab, reset: a tab never restores another tab's layout
-    page.goto(f"{url}/lab/workspaces/{name[:2]}-{secrets.token_hex(3)}/tree/{name}?reset&token={token}")
-    # JupyterLab renders a notebook's cells a few at a time: until the last is there, "the last
-    # cell" is another one (a busy machine once ran Run All Above Selected Cell on half of Lab 01)
-    expect(cells(page)).to_have_count(len(saved(lab_server, name)["cells"]),
-                                                                     timeout=60_000)
-    idle(page, 60)
+    page.goto(f"{url}/lab/workspaces/learner-{secrets.token_hex(3)}?reset&token={token}")
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").first.wait_for()
     return page
 
 
-def cells(page):
-    """The notebook's cells on the page, in order."""
-    return page.locator(".jp-NotebookPanel .jp-Cell")
+@dataclass
+class Tab:
+    """A notebook open in a tab of the learner's JupyterLab page."""
+
+    page: Any
+    name: str
+    panel_id: str
+
+    @property
+    def panel(self):
+        """The notebook's panel (its toolbar, its cells)."""
+        return self.page.locator(f'.jp-NotebookPanel[id="{self.panel_id}"]')
+
+    def show(self) -> Tab:
+        """Click its tab, as a learner switches notebooks: the menus and keys then act on this one."""
+        from playwright.sync_api import expect
+
+        self.page.locator(f'.lm-DockPanel-tabBar .lm-TabBar-tab[data-id="{self.panel_id}"]').click()
+        expect(self.panel).to_be_visible()
+        return self
 
 
-def save(page) -> None:
-    """File > Save as a learner does it (Ctrl+S), and a moment for the file to be written."""
-    page.keyboard.press("Control+s")
-    page.wait_for_timeout(1500)
+def open_notebook(page, lab_server, name: str) -> Tab:
+    """File > Open from Path in the open JupyterLab: a new tab, the current one, its kernel idle."""
+    from playwright.sync_api import expect
+
+    menu(page, "File", "Open from Path")
+    page.keyboard.insert_text(name)
+    page.keyboard.press("Enter")
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name)
+    tab.wait_for()
+    notebook = Tab(page, name, tab.get_attribute("data-id"))
+    # JupyterLab renders a notebook's cells a few at a time: until the last is there, "the last
+    # cell" is another one (a busy machine once ran Run All Above Selected Cell on half of Lab 01)
+    expect(cells(notebook)).to_have_count(len(saved(lab_server, name)["cells"]), timeout=60_000)
+    idle(notebook, 60)
+    return notebook
 
 
-def idle(page, seconds: float) -> None:
-    """Until the kernel is idle with no cell queued or running; a deadline names what was still busy."""
+def cells(notebook: Tab):
+    """The notebook's cells, in order."""
+    return notebook.panel.locator(".jp-Cell")
+
+
+def save(notebook: Tab) -> None:
+    """File > Save as a learner does it (Ctrl+S in its tab), and a moment for the file to be written."""
+    notebook.show()
+    notebook.page.keyboard.press("Control+s")
+    notebook.page.wait_for_timeout(1500)
+
+
+def idle(notebook: Tab, seconds: float) -> None:
+    """Until its kernel is idle with no cell queued or running, looking at its tab as a learner does;
+    a deadline names what was still busy."""
+    notebook.show()
     deadline = time.monotonic() + seconds
     quiet_since = None
     while True:
-        busy = page.locator(".jp-InputPrompt", has_text="[*]").count()
-        status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status") or ""
+        busy = notebook.panel.locator(".jp-InputPrompt", has_text="[*]").count()
+        status = notebook.panel.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status") or ""
         if busy == 0 and status in ("idle", ""):
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since > 1.5:
                 return
         else:
             quiet_since = None
-        assert time.monotonic() < deadline, f"still busy after {seconds:.0f} s: {busy} cells running, kernel {status}"
+        assert time.monotonic() < deadline, (f"{notebook.name} still busy after {seconds:.0f} s: "
+                                             f"{busy} cells running, kernel {status}")
         time.sleep(0.5)
 
 
@@ -168,7 +208,8 @@ def test_a_kernel_restart_in_the_middle_of_lab_04_leaves_nothing_running(browser
     name = "04_verify-secret-rotation.ipynb"
     runs_dir = Path(os.environ["LABKIT_RUNS_DIR"])
     before = set(runs_dir.glob("lab04-*"))
-    page = open_notebook(browser, lab_server, name)
+    page = open_lab(browser, lab_server)
+    notebook = open_notebook(page, lab_server, name)
     try:
         menu(page, "Run", "Run All Cells")
         deadline = time.monotonic() + 120  # until the cluster, PostgreSQL and the app's pods are up
@@ -176,10 +217,11 @@ def test_a_kernel_restart_in_the_middle_of_lab_04_leaves_nothing_running(browser
                       for r in leftover_processes(run_dir)):
             assert time.monotonic() < deadline, "Lab 04's app never started"
             time.sleep(0.5)
-        assert page.locator(".jp-InputPrompt", has_text="[*]").count() > 0, "the run finished before the restart"
+        assert notebook.panel.locator(".jp-InputPrompt", has_text="[*]").count() > 0, \
+            "the run finished before the restart"
         menu(page, "Kernel", "Restart Kernel")
         page.locator(".jp-Dialog-button.jp-mod-accept").click()
-        idle(page, 60)
+        idle(notebook, 60)
         deadline = time.monotonic() + 30
         while leftovers(include_active=True) and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -341,24 +383,25 @@ def exercise_cells(nb: dict) -> tuple[list[int], list[int]]:
     return edit, rerun
 
 
-def run_cells(page, indices: list[int]) -> None:
+def run_cells(notebook: Tab, indices: list[int]) -> None:
     """Run these cells one after another, as Ctrl+Enter in each does (the kernel queues them)."""
     for i in indices:
-        cells(page).nth(i).locator(".jp-InputPrompt").click()
-        page.keyboard.press("Control+Enter")
+        cells(notebook).nth(i).locator(".jp-InputPrompt").click()
+        notebook.page.keyboard.press("Control+Enter")
 
 
-def solve(page, nb: dict) -> None:
+def solve(notebook: Tab, nb: dict) -> None:
     """What a learner does after the first run: write the solution into each exercise cell (here
     `solve_exercise = True` on its first line), re-run it and its check cell, then the clean-up."""
-    assert cells(page).count() == len(nb["cells"]), "the page shows a different number of cells than the notebook has"
+    notebook.show()
+    assert cells(notebook).count() == len(nb["cells"]), "the page shows a different number of cells than the notebook has"
     edit, rerun = exercise_cells(nb)
     for i in edit:
-        cells(page).nth(i).locator(".cm-content").click()
-        page.keyboard.press("Control+Home")
-        page.keyboard.insert_text("solve_exercise = True\n")  # as pasted: no auto-indent of the line below
-        page.keyboard.press("Escape")
-    run_cells(page, [*rerun, len(nb["cells"]) - 1])
+        cells(notebook).nth(i).locator(".cm-content").click()
+        notebook.page.keyboard.press("Control+Home")
+        notebook.page.keyboard.insert_text("solve_exercise = True\n")  # as pasted: no auto-indent of the line below
+        notebook.page.keyboard.press("Escape")
+    run_cells(notebook, [*rerun, len(nb["cells"]) - 1])
 
 
 # the second learner: Labs 04 and 05 headless on a kubeconfig each, the exercise solved
@@ -367,16 +410,18 @@ SECOND = {"04 kubeconfig solved": LAB04, "05 kubeconfig solved": LAB05}
 
 @pytest.fixture(scope="module")
 def learners(browser, lab_server, tmp_path_factory):
-    """Two learners on one workshop machine at once. The first opens every notebook in its own tab,
-    the longest first, and runs each as soon as it is open; each is saved when its kernel is idle. Where the browser solves the
+    """Two learners on one workshop machine at once. The first keeps one JupyterLab page open and
+    opens every notebook in a tab of it (File > Open from Path), the longest first, and runs each
+    as soon as it is open; each is saved when its kernel is idle. Where the browser solves the
     exercise, the first run stops above the clean-up cell (Run All Above Selected Cell), is saved
     and read, then the exercise is solved and the rest run. Meanwhile the second runs Labs 04 and 05
     headless with papermill, each on a kubeconfig of its own (a `labkit cluster serve`), with the
-    exercise solved. {"pages": {name: (page, the results of the first run)}, "second": what the
+    exercise solved. {"tabs": {name: (its Tab, the results of the first run)}, "second": what the
     second learner's runs left}; kernels shut down at the end."""
     runs_dir = Path(os.environ["LABKIT_RUNS_DIR"])
     before = set(runs_dir.glob("lab0[45]-*"))
     tmp = tmp_path_factory.mktemp("second")
+    page = open_lab(browser, lab_server)  # one JupyterLab page, a tab per notebook (closed with the browser)
     with contextlib.ExitStack() as stack:
         serves = {name: stack.enter_context(cluster_serve(tmp / name[:2])) for name in SECOND}
         outs = {name: tmp / f"{name.replace(' ', '-')}.ipynb" for name in SECOND}
@@ -384,29 +429,30 @@ def learners(browser, lab_server, tmp_path_factory):
                                                             "kubeconfig": str(serves[name][1])})
                  for name, src in SECOND.items()}
         stack.callback(lambda: [p.kill() for p in procs.values() if p.poll() is None])
-        pages = {}
+        tabs = {}
         SHOTS.mkdir(parents=True, exist_ok=True)
         # the longest first, each run as soon as it is open, as a room of learners' would be
         for name in sorted(LEARNER_PATH, key=lambda n: (-LEARNER_PATH[n][0], n)):
-            pages[name] = page = open_notebook(browser, lab_server, name)
+            tabs[name] = notebook = open_notebook(page, lab_server, name)
             page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-top.png"))  # title and intro
             if LEARNER_PATH[name][2]:
-                cells(page).last.locator(".jp-InputPrompt").click()
+                cells(notebook).last.locator(".jp-InputPrompt").click()
                 menu(page, "Run", "Run All Above Selected Cell")
             else:
                 menu(page, "Run", "Run All Cells")
         time.sleep(3)
         first = {}
-        for name, page in reversed(pages.items()):  # the shortest first: their exercises get solved meanwhile
-            idle(page, LEARNER_PATH[name][0])
-            save(page)
+        for name, notebook in reversed(tabs.items()):  # the shortest first: their exercises get solved meanwhile
+            idle(notebook, LEARNER_PATH[name][0])
+            save(notebook)
             first[name] = read_results(lab_server[2] / name)
             if LEARNER_PATH[name][2]:
-                solve(page, saved(lab_server, name))
-        for name, page in pages.items():
+                solve(notebook, saved(lab_server, name))
+        for name, notebook in tabs.items():
             if LEARNER_PATH[name][2]:
-                idle(page, 120)
-                save(page)
+                idle(notebook, 120)
+                save(notebook)
+            notebook.show()
             page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-end.png"))
         second = {"failed": {}, "left": {}, "serve_exit": {}, "outs": outs, "tmp": tmp, "before": before}
         for name, proc in procs.items():
@@ -424,11 +470,12 @@ def learners(browser, lab_server, tmp_path_factory):
             second["left"][name] = [d.metadata.name for d in client.AppsV1Api(api).list_namespaced_deployment(
                 "default").items]
             second["serve_exit"][name] = stop_serve(serve)
-    yield {"pages": {name: (page, first[name]) for name, page in pages.items()}, "second": second}
-    for page in pages.values():
+    yield {"tabs": {name: (notebook, first[name]) for name, notebook in tabs.items()}, "second": second}
+    for notebook in tabs.values():
+        notebook.show()
         menu(page, "Kernel", "Shut Down Kernel")
         page.wait_for_timeout(500)
-        page.close()
+    page.close()
     deadline = time.monotonic() + 30
     while leftovers() and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -437,7 +484,7 @@ def learners(browser, lab_server, tmp_path_factory):
 
 @pytest.mark.parametrize("name", sorted(LEARNER_PATH))
 def test_a_learner_runs_the_notebook_in_jupyterlab(learners, lab_server, name):
-    page, first = learners["pages"][name]
+    notebook, first = learners["tabs"][name]
     nb = saved(lab_server, name)
     assert problems(nb) == []
     unrun = [c.get("id") for c in nb["cells"] if c["cell_type"] == "code" and c.get("execution_count") is None]
@@ -452,10 +499,11 @@ def test_a_learner_runs_the_notebook_in_jupyterlab(learners, lab_server, name):
     echoes = [c.get("id") for c in nb["cells"] for o in c.get("outputs", [])
               if o.get("output_type") == "execute_result" and set(o.get("data", {})) == {"text/plain"}]
     assert echoes == [], "a cell echoes a bare value (Out[n]: True); tables and widgets are meant to show"
-    assert page.locator(".jp-OutputArea-output img").count() >= 1, "no figure shown inline"
-    assert page.get_by_text("Error displaying widget").count() == 0
-    assert page.get_by_text("could not be displayed").count() == 0
-    explorer = page.locator(".widget-interact").first
+    panel = notebook.show().panel
+    assert panel.locator(".jp-OutputArea-output img").count() >= 1, "no figure shown inline"
+    assert panel.get_by_text("Error displaying widget").count() == 0
+    assert panel.get_by_text("could not be displayed").count() == 0
+    explorer = panel.locator(".widget-interact").first
     explorer.scroll_into_view_if_needed()
     output = explorer.locator(".widget-output")
     before = output.inner_text()
@@ -469,8 +517,8 @@ def test_a_learner_runs_the_notebook_in_jupyterlab(learners, lab_server, name):
     else:
         control.focus()
         for _ in range(3):
-            page.keyboard.press("ArrowRight")
-    page.wait_for_timeout(3000)
+            notebook.page.keyboard.press("ArrowRight")
+    notebook.page.wait_for_timeout(3000)
     assert output.inner_text() != before, "the explorer's output did not change when a control moved"
 
 
@@ -491,7 +539,7 @@ def test_two_learners_run_labs_04_and_05_at_once_on_one_machine(learners, lab_se
     assert len([d for d in new_runs if d.name.startswith("lab05-")]) == 2
     lab04_dirs = [*(d for d in new_runs if d.name.startswith("lab04-")), *(second["tmp"] / "04").glob("cluster-*")]
     browser04 = lab_server[2] / LAB04.name
-    results = {"04 learner": learners["pages"][LAB04.name][1], "05 learner": learners["pages"][LAB05.name][1],
+    results = {"04 learner": learners["tabs"][LAB04.name][1], "05 learner": learners["tabs"][LAB05.name][1],
                **{name: read_results(out) for name, out in second["outs"].items()}}
     assert_lab04(results["04 learner"], browser04, lab04_dirs, solved=False)
     assert_lab04(results["04 kubeconfig solved"], second["outs"]["04 kubeconfig solved"], lab04_dirs, solved=True)
