@@ -1,8 +1,9 @@
 """The learner's path in JupyterLab, in a real browser: Debian's Chromium driven by Playwright.
 
 Each notebook is opened in a tab of a real `jupyter lab` kept open in one page (File > Open from
-Path), run as a learner first runs it (Run > Run All Cells), saved, and read back: no error and no traceback in any cell, every figure inline, every
-explorer a working widget (its output changes when a control moves), and the lesson recorded.
+Path), run as a learner first runs it (Run > Run All Cells), saved, and read back: no error and
+no traceback in any cell, every figure inline, every explorer a working widget (its output
+changes when a control moves), and the lesson recorded.
 The kernels run on the teaching clocks, as a learner's do. In Labs 01, 02 and 06 the learner
 then solves the exercise in the same kernel - edits the exercise cell, re-runs it and its check -
 and the solved lesson is read back. Meanwhile a second learner on the same machine runs Labs 04
@@ -394,7 +395,7 @@ def solve(notebook: Tab, nb: dict) -> None:
     """What a learner does after the first run: write the solution into each exercise cell (here
     `solve_exercise = True` on its first line), re-run it and its check cell, then the clean-up."""
     notebook.show()
-    assert cells(notebook).count() == len(nb["cells"]), "the page shows a different number of cells than the notebook has"
+    assert cells(notebook).count() == len(nb["cells"]), "the tab shows a different number of cells than the notebook has"
     edit, rerun = exercise_cells(nb)
     for i in edit:
         cells(notebook).nth(i).locator(".cm-content").click()
