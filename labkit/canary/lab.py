@@ -94,10 +94,10 @@ class CanaryLab:
 
     def settle(self, window: str = "10s", timeout: float = 90.0) -> None:
         """Wait until the canary's window holds only its current pods (wait_window_current) and
-        their P99 and error rate are low."""
+        their P99 and error rate are low; both within one timeout."""
         from .fetch import queries
 
-        self.wait_window_current(window, timeout)
+        waited = self.wait_window_current(window, timeout)
         q = queries(CANARY, window)
         low = [f"({q['p99']}) < 1", f"({q['error_rate']}) < 0.01"]
 
@@ -107,12 +107,13 @@ class CanaryLab:
             except PromError:
                 return False
 
-        wait_until(settled, timeout=timeout, what="the canary's P99 and error rate to be low")
+        wait_until(settled, timeout=max(0.0, timeout - waited), what="the canary's P99 and error rate to be low")
 
-    def wait_window_current(self, window: str = "10s", timeout: float = 90.0) -> None:
+    def wait_window_current(self, window: str = "10s", timeout: float = 90.0) -> float:
         """Wait until the canary's rollout is complete and Prometheus has no sample of an earlier
         canary pod within the last window: a pod's samples stay in every rate() over the window
-        for a window after it is gone, so a watcher started sooner judges the pod that was."""
+        for a window after it is gone, so a watcher started sooner judges the pod that was.
+        Returns the seconds the window took to clear."""
         _seconds(window)  # a window Prometheus would refuse is one clear error, not a 90 s wait
         rollout.wait_rollout(self.api_client, CANARY, "default", timeout)
         current = "|".join(self._ready_pods(CANARY))
@@ -124,7 +125,7 @@ class CanaryLab:
             except PromError:
                 return False
 
-        wait_until(only_current, timeout=timeout, what="the canary's window to hold only its current pod")
+        return wait_until(only_current, timeout=timeout, what="the canary's window to hold only its current pod")
 
     def undo(self) -> int:
         """rollout undo of the canary (what the watcher's action does)."""
