@@ -123,6 +123,10 @@ class Tab:
         """The notebook's panel (its toolbar, its cells)."""
         return self.page.locator(f'.jp-NotebookPanel[id="{self.panel_id}"]')
 
+    def running(self) -> int:
+        """How many of its cells are queued or running ([*])."""
+        return self.panel.locator(".jp-InputPrompt", has_text="[*]").count()
+
     def show(self) -> Tab:
         """Click its tab, as a learner switches notebooks: the menus and keys then act on this one."""
         from playwright.sync_api import expect
@@ -168,7 +172,7 @@ def idle(notebook: Tab, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     quiet_since = None
     while True:
-        busy = notebook.panel.locator(".jp-InputPrompt", has_text="[*]").count()
+        busy = notebook.running()
         status = notebook.panel.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status") or ""
         if busy == 0 and status in ("idle", ""):
             quiet_since = quiet_since or time.monotonic()
@@ -218,8 +222,7 @@ def test_a_kernel_restart_in_the_middle_of_lab_04_leaves_nothing_running(browser
                       for r in leftover_processes(run_dir)):
             assert time.monotonic() < deadline, "Lab 04's app never started"
             time.sleep(0.5)
-        assert notebook.panel.locator(".jp-InputPrompt", has_text="[*]").count() > 0, \
-            "the run finished before the restart"
+        assert notebook.running() > 0, "the run finished before the restart"
         menu(page, "Kernel", "Restart Kernel")
         page.locator(".jp-Dialog-button.jp-mod-accept").click()
         idle(notebook, 60)
